@@ -1,0 +1,111 @@
+"""ResNet-18 for Fashion-MNIST, as seed 001 and d2l's chapter build it.
+
+He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016,
+arXiv:1512.03385. Instead of asking a stack of layers to fit a mapping H(x), a
+residual block lets them fit the residual F(x) = H(x) - x and adds the input back,
+H(x) = F(x) + x; an identity is then as easy as driving F to zero, so extra depth
+cannot make the network worse to optimise.
+
+This is the teaching version of seed 001 (and of Zhang et al., *Dive into Deep
+Learning*, §8.6): convolutions keep their bias, the shortcut is a 1×1 convolution
+only where the shape changes, and the module names are the seed's, so a
+``ResNet18.params`` file saved by the seed's script loads into :func:`resnet18_fmnist`.
+
+=========================  ==========  ========  ======
+stage (input 1×224×224)    output      channels  blocks
+=========================  ==========  ========  ======
+stem: 7×7/2 conv, 3×3/2 max 56×56      64        —
+resnet_block1              56×56       64        2
+resnet_block2              28×28       128       2
+resnet_block3              14×14       256       2
+resnet_block4              7×7         512       2
+global_avg_pool + fc       1×1         classes   —
+=========================  ==========  ========  ======
+
+With 28×28 Fashion-MNIST images the spatial sizes are 7, 7, 4, 2, 1 instead.
+For 10 classes and one input channel it has 11,178,378 parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from cnnlab.models.registry import register
+
+__all__ = ["Residual", "resnet_block", "resnet18_fmnist"]
+
+
+class Residual(nn.Module):
+    """The residual block of seed 001 / d2l: two 3×3 conv-BN layers plus a shortcut.
+
+    Args:
+        in_channels: channels of the input x.
+        out_channels: channels of F(x) and of the output.
+        use_1x1conv: put a 1×1 convolution on the shortcut so that x matches F(x)
+            in channels and size (needed when either changes).
+        stride: stride of the first 3×3 convolution (2 halves the map).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, use_1x1conv: bool = False,
+                 stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, stride=stride)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        self.conv3 = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
+                      if use_1x1conv else None)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))   # first half of F(x)
+        y = self.bn2(self.conv2(y))           # F(x), no ReLU before the sum
+        if self.conv3 is not None:
+            x = self.conv3(x)                 # project x to F(x)'s shape
+        return F.relu(y + x)                  # H(x) = F(x) + x
+
+
+def resnet_block(in_channels: int, out_channels: int, num_residuals: int,
+                 first_block: bool = False) -> nn.Sequential:
+    """A stage of ``num_residuals`` blocks; all but the first stage halve the map.
+
+    The first stage follows the stem's max-pool, which has already halved the
+    map, so it keeps size and channels (``first_block=True``).
+    """
+    if first_block and in_channels != out_channels:
+        raise ValueError("the first stage keeps the channel count: in_channels == out_channels")
+    blocks = []
+    for i in range(num_residuals):
+        if i == 0 and not first_block:
+            blocks.append(Residual(in_channels, out_channels, use_1x1conv=True, stride=2))
+        else:
+            blocks.append(Residual(out_channels, out_channels))
+    return nn.Sequential(*blocks)
+
+
+class GlobalAvgPool2d(nn.Module):
+    """Average each channel over the whole map: (N, C, H, W) -> (N, C, 1, 1)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(x, 1)
+
+
+@register("resnet18_fmnist", family="resnet", num_classes=10, in_channels=1, input_size=28,
+          min_size=1, paper="He et al. 2016, arXiv:1512.03385; seed 001; d2l §8.6",
+          description="ResNet-18 of seed 001 / d2l for Fashion-MNIST (conv bias, 1×1 projections)")
+def resnet18_fmnist(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """Seed 001's ``resnet18(output, in_channels)``: stem, four stages of two blocks, GAP, fc."""
+    net = nn.Sequential(
+        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
+    net.add_module("resnet_block1", resnet_block(64, 64, 2, first_block=True))
+    net.add_module("resnet_block2", resnet_block(64, 128, 2))
+    net.add_module("resnet_block3", resnet_block(128, 256, 2))
+    net.add_module("resnet_block4", resnet_block(256, 512, 2))
+    net.add_module("global_avg_pool", GlobalAvgPool2d())
+    net.add_module("fc", nn.Sequential(nn.Flatten(), nn.Linear(512, num_classes)))
+    return net

@@ -1,0 +1,107 @@
+"""Saving and loading parameters and training checkpoints, safely.
+
+Writes are atomic (a temporary file in the same folder, then ``os.replace``), so an
+interrupted save never destroys the previous file. Loads use ``weights_only=True``
+(no arbitrary code from a downloaded file) and check every key and shape before
+touching the model, so a mismatched file is refused whole, never half-loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["CheckpointError", "atomic_save", "safe_load", "save_parameters",
+           "load_parameters", "check_state_dict", "unwrap"]
+
+
+class CheckpointError(RuntimeError):
+    """A parameter or checkpoint file cannot be used: corrupt, or for another model."""
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module inside DistributedDataParallel and ``torch.compile`` wrappers."""
+    while True:
+        if hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        elif isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module
+        else:
+            return model
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)  # serialise fully before touching the disk
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buffer.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def safe_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """``torch.load(..., weights_only=True)`` with an error that names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}.")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{path} could not be read as a PyTorch file ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}). It is truncated, corrupt, or not a file "
+            f"saved with torch.save of tensors; re-create or re-download it.") from err
+
+
+def check_state_dict(model: nn.Module, state: dict, source: str = "the file") -> None:
+    """Raise :class:`CheckpointError` unless ``state`` has exactly ``model``'s keys and shapes."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{source} holds a {type(state).__name__}, not a state_dict.")
+    expected = unwrap(model).state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong_shape = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+                   for k, v in expected.items()
+                   if k in state and hasattr(state[k], "shape") and state[k].shape != v.shape]
+    if missing or unexpected or wrong_shape:
+        def few(keys: list[str]) -> str:
+            return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
+        parts = [f"missing keys: {few(missing)}" if missing else "",
+                 f"unexpected keys: {few(unexpected)}" if unexpected else "",
+                 f"shape mismatches: {few(wrong_shape)}" if wrong_shape else ""]
+        raise CheckpointError(
+            f"{source} does not fit {type(unwrap(model)).__name__}: "
+            f"{'; '.join(p for p in parts if p)}. Was it saved from another architecture or "
+            f"with other num_classes / in_channels? The model was left unchanged.")
+
+
+def save_parameters(model: nn.Module, path: str | os.PathLike) -> Path:
+    """Save ``model.state_dict()`` atomically (what ``torch.save(net.state_dict())`` does, safely)."""
+    return atomic_save(unwrap(model).state_dict(), path)
+
+
+def load_parameters(model: nn.Module, path: str | os.PathLike) -> nn.Module:
+    """Load parameters saved by :func:`save_parameters` (or a raw ``state_dict`` file)
+    into ``model``; checkpoints written by ``fit`` work too."""
+    state = safe_load(path)
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]  # a full training checkpoint
+    check_state_dict(model, state, source=str(path))
+    unwrap(model).load_state_dict(state)
+    return model

@@ -1,0 +1,428 @@
+"""Training and evaluation: ``fit``, ``evaluate``, and resumable checkpoints.
+
+The loop is the one every chapter teaches (forward, loss, backward, step); its
+speed comes from a few deliberate choices, each measured (``benchmarks/``):
+
+- the data already lives on the training device (:mod:`cnnlab.data`): no DataLoader;
+- ``channels_last`` memory format, and ``zero_grad(set_to_none=True)``;
+- loss and accuracy are summed on the device and read once per epoch, so the GPU
+  never waits for the Python loop;
+- on CUDA, bf16 autocast and ``cudnn.benchmark`` (never on a CPU: slower there);
+  ``torch.compile`` on request.
+
+>>> from cnnlab import data, models, train
+>>> ds = data.fashion_mnist(train_per_class=100, test_per_class=20)   # doctest: +SKIP
+>>> history = train.fit(models.create("lenet_bn"), ds, epochs=2)       # doctest: +SKIP
+>>> history[-1].test_acc                                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from cnnlab import distributed
+from cnnlab.checkpoint import (CheckpointError, atomic_save, check_state_dict, load_parameters,
+                               safe_load, save_parameters, unwrap)
+from cnnlab.data import Batches, ImageData
+from cnnlab.device import default_device, settings_for
+from cnnlab.seeding import seed_everything
+
+__all__ = ["fit", "evaluate", "predict", "History", "EpochStats", "NonFiniteLossError",
+           "save_parameters", "load_parameters", "CheckpointError", "make_optimizer"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss; raised at the first such step."""
+
+
+@dataclass
+class EpochStats:
+    """What one epoch did. Accuracies are fractions in [0, 1]."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_acc: float
+    examples_per_s: float
+    seconds: float
+    lr: float
+    device: str
+
+    def __str__(self) -> str:
+        return (f"epoch {self.epoch:>3}  loss {self.train_loss:.4f}  train acc {self.train_acc:.3f}"
+                f"  test acc {self.test_acc:.3f}  {self.examples_per_s:,.0f} ex/s"
+                f"  {self.seconds:.1f} s  ({self.device})")
+
+
+@dataclass
+class History:
+    """The per-epoch record ``fit`` returns; index it, print it, plot it."""
+
+    epochs: list[EpochStats] = field(default_factory=list)
+
+    def __getitem__(self, i: int) -> EpochStats:
+        return self.epochs[i]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __iter__(self):
+        return iter(self.epochs)
+
+    def column(self, name: str) -> list[float]:
+        """One field over all epochs, e.g. ``history.column("test_acc")``."""
+        return [getattr(e, name) for e in self.epochs]
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(e.seconds for e in self.epochs)
+
+    def to_list(self) -> list[dict]:
+        return [asdict(e) for e in self.epochs]
+
+    @classmethod
+    def from_list(cls, rows: Iterable[dict]) -> "History":
+        return cls([EpochStats(**r) for r in rows])
+
+    def plot(self, ax=None, title: str | None = None):
+        """Loss and accuracy curves (see :func:`cnnlab.plot.curves`)."""
+        from cnnlab.plot import curves
+        return curves(self, ax=ax, title=title)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.epochs)
+
+
+# --------------------------------------------------------------------------- building blocks
+
+def make_optimizer(params, name: str | Callable, lr: float, weight_decay: float = 0.0,
+                   momentum: float = 0.9) -> torch.optim.Optimizer:
+    """``"adam"``, ``"adamw"``, ``"sgd"`` (with momentum) or a callable ``params -> optimizer``."""
+    if callable(name):
+        return name(params)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                               nesterov=momentum > 0)
+    raise ValueError(f"Unknown optimizer {name!r}: use 'adam', 'adamw', 'sgd' or a callable.")
+
+
+def _make_scheduler(optimizer, schedule: str | None, lr: float, total_steps: int,
+                    warmup_steps: int):
+    """Per-step schedule: None (constant), ``"onecycle"`` or ``"cosine"`` (with warm-up)."""
+    if schedule is None:
+        return None
+    if schedule == "onecycle":
+        # Smith & Topin 2017 (arXiv:1708.07120): ramp up to lr, anneal far below it.
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps)
+    if schedule == "cosine":
+        def factor(step: int) -> float:
+            if step < warmup_steps:
+                return (step + 1) / warmup_steps
+            progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    raise ValueError(f"Unknown schedule {schedule!r}: use None, 'onecycle' or 'cosine'.")
+
+
+def _loss(outputs, y: torch.Tensor, criterion) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loss and main logits; GoogLeNet's auxiliary outputs are weighted 0.3 (Szegedy et al.)."""
+    if isinstance(outputs, tuple):
+        logits, *aux = outputs
+        return criterion(logits, y) + 0.3 * sum(criterion(a, y) for a in aux), logits
+    return criterion(outputs, y), outputs
+
+
+def _batches_of(data: ImageData | Batches, split: str) -> Batches:
+    if isinstance(data, Batches):
+        return data
+    if isinstance(data, ImageData):
+        return getattr(data, split)
+    raise TypeError(f"expected cnnlab.data.ImageData or Batches, got {type(data).__name__}")
+
+
+class _Progress:
+    """A tqdm bar (widgets in Jupyter, text elsewhere) on rank 0, or nothing.
+
+    ``CNNLAB_PROGRESS`` = ``auto`` (default), ``text`` or ``off``.
+    """
+
+    def __init__(self, total: int, enabled: bool, desc: str) -> None:
+        mode = os.environ.get("CNNLAB_PROGRESS", "auto")
+        self.bar = None
+        if enabled and mode != "off":
+            if mode == "text":
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, desc=desc, mininterval=5, file=sys.stderr)
+            else:
+                from tqdm.auto import tqdm
+                self.bar = tqdm(total=total, desc=desc)
+
+    def update(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
+            tta_flip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes and true labels for the test split (or the given batches)."""
+    batches = _batches_of(data, "test")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    batches = batches.to(device) if batches.device != device else batches
+    was_training = model.training
+    model.eval()
+    preds, labels = [], []
+    channels_last = settings_for(device).channels_last
+    for x, y in batches.iterate(0):
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        logits = model(x)
+        if tta_flip:  # average with the mirror image: clothes are left-right symmetric
+            logits = logits.softmax(1) + model(x.flip(3)).softmax(1)
+        preds.append(logits.argmax(1))
+        labels.append(y)
+    model.train(was_training)
+    return torch.cat(preds), torch.cat(labels)
+
+
+def evaluate(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
+             tta_flip: bool = False) -> float:
+    """Accuracy (fraction correct) of ``model`` on the test split of ``data``.
+
+    Under ``torchrun`` each process scores its shard and the counts are summed.
+    """
+    preds, labels = predict(model, data, device, tta_flip)
+    counts = torch.stack([(preds == labels).sum(), torch.tensor(len(labels), device=preds.device)])
+    distributed.all_reduce_sum(counts)
+    return (counts[0] / counts[1]).item()
+
+
+# --------------------------------------------------------------------------- the loop
+
+def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
+        optimizer: str | Callable = "adam", weight_decay: float = 0.0, momentum: float = 0.9,
+        schedule: str | None = None, warmup_epochs: float = 0.0, label_smoothing: float = 0.0,
+        ema: float | None = None, tta_flip: bool = False,
+        device: str | torch.device | None = None, amp: bool | None = None,
+        channels_last: bool | None = None, compile: bool = False,
+        checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
+        seed: int | None = None, deterministic: bool = False, progress: bool = True,
+        on_epoch_end: Callable[[EpochStats], None] | None = None) -> History:
+    """Train ``model`` on ``data.train`` for ``epochs`` epochs, testing after each.
+
+    Args:
+        model: any classifier returning logits (GoogLeNet's auxiliary outputs are handled).
+        data: from :func:`cnnlab.data.fashion_mnist` or a profile's ``data()``.
+        epochs: total number of epochs (when resuming, training continues up to this).
+        lr: (peak) learning rate. optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` or a callable.
+        weight_decay, momentum: optimiser settings (momentum for SGD only).
+        schedule: None (constant lr), ``"onecycle"`` or ``"cosine"`` (after
+            ``warmup_epochs`` of linear warm-up).
+        label_smoothing: cross-entropy label smoothing (Szegedy et al. 2016, arXiv:1512.00567).
+        ema: decay of an exponential moving average of the weights (e.g. 0.999); the test
+            accuracy is then the averaged model's, and it is the one returned in ``model``.
+        tta_flip: test-time augmentation: average predictions of each image and its mirror.
+        device: default CUDA if available, else CPU (see :func:`cnnlab.device.default_device`).
+        amp, channels_last: override the measured-best choice for the device.
+        compile: wrap the model in ``torch.compile`` (GPU; no gain measured on CPU).
+        checkpoint: write a resumable checkpoint here after every epoch (atomically).
+        resume: continue from this checkpoint (model, optimiser, schedule, RNG, history).
+        seed, deterministic: call :func:`cnnlab.seed_everything` first.
+        progress: show a progress bar (``CNNLAB_PROGRESS=text|off`` to change its form).
+        on_epoch_end: called with each epoch's :class:`EpochStats` (after the checkpoint).
+
+    Returns:
+        a :class:`History` with one :class:`EpochStats` per epoch.
+
+    Raises:
+        NonFiniteLossError: at the first step whose loss is NaN or infinite.
+        CheckpointError: ``resume`` is corrupt or belongs to another model.
+
+    Under ``torchrun`` the model is wrapped in DistributedDataParallel, each process
+    trains on its shard of every epoch, metrics are summed over processes, and only
+    rank 0 prints and writes the checkpoint.
+    """
+    if seed is not None:
+        seed_everything(seed, deterministic)
+    device = default_device(device)
+    ctx = distributed.context(device)
+    if ctx.enabled and device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
+        torch.cuda.set_device(device)
+    best = settings_for(device)
+    amp_dtype = best.amp_dtype if amp in (None, True) else None
+    if amp and amp_dtype is None:
+        amp_dtype = torch.bfloat16  # asked for explicitly on a CPU
+    channels_last = best.channels_last if channels_last is None else channels_last
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = best.cudnn_benchmark and not deterministic
+
+    train_batches = data.train.to(device)
+    test_batches = data.test.to(device)
+    if ctx.enabled:
+        train_batches = train_batches.shard(ctx.rank, ctx.world_size)
+        test_batches = test_batches.shard(ctx.rank, ctx.world_size)
+    if len(train_batches) == 0:
+        raise ValueError("the training split yields no batches; lower batch_size")
+
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay, momentum)
+    steps_per_epoch = len(train_batches)
+    scheduler = _make_scheduler(opt, schedule, lr, epochs * steps_per_epoch,
+                                int(warmup_epochs * steps_per_epoch))
+    averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True)
+                if ema else None)
+    history, start_epoch = History(), 0
+    if resume is not None:
+        start_epoch, history = _restore(resume, model, opt, scheduler, averaged)
+
+    trained = nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
+    if compile:
+        trained = torch.compile(trained)
+    criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    check_every = 1 if device.type == "cpu" else 50  # a CPU read is free; a GPU read stalls
+    bar = _Progress((epochs - start_epoch) * steps_per_epoch, progress and ctx.is_main,
+                    desc=f"{type(unwrap(model)).__name__} on {device.type}")
+    try:
+        for epoch in range(start_epoch, epochs):
+            started = time.perf_counter()
+            model.train()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            first_bad = torch.full((), -1, device=device, dtype=torch.long)
+            seen = 0
+            for step, (x, y) in enumerate(train_batches.iterate(epoch)):
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
+                                    enabled=amp_dtype is not None):
+                    loss, logits = _loss(trained(x), y, criterion)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if scheduler is not None:
+                    scheduler.step()
+                if averaged is not None:
+                    averaged.update_parameters(model)
+                loss = loss.detach()
+                loss_sum += loss.float() * len(y)
+                correct += (logits.argmax(1) == y).sum()
+                seen += len(y)
+                # Remember the first bad step on the device; look at it only now and then.
+                bad = ~torch.isfinite(loss)
+                first_bad = torch.where(bad & (first_bad < 0), step, first_bad)
+                if (step + 1) % check_every == 0 or step + 1 == steps_per_epoch:
+                    _raise_if_nonfinite(int(first_bad), epoch, steps_per_epoch, opt)
+                bar.update()
+            train_seconds = time.perf_counter() - started
+            totals = torch.stack([loss_sum, correct.float(), torch.tensor(float(seen), device=device)])
+            distributed.all_reduce_sum(totals)  # one synchronisation per epoch
+            loss_total, correct_total, seen_total = totals.tolist()
+            scored = averaged.module if averaged is not None else model
+            test_acc = evaluate(scored, test_batches, device, tta_flip)
+            stats = EpochStats(
+                epoch=epoch + 1, train_loss=loss_total / seen_total,
+                train_acc=correct_total / seen_total, test_acc=test_acc,
+                examples_per_s=seen_total / train_seconds,
+                seconds=time.perf_counter() - started, lr=opt.param_groups[0]["lr"],
+                device=_device_name(device) + (f" ×{ctx.world_size}" if ctx.enabled else ""))
+            history.epochs.append(stats)
+            if ctx.is_main:
+                if checkpoint is not None:
+                    _save_checkpoint(checkpoint, epoch + 1, model, opt, scheduler, averaged,
+                                     history)
+                if progress:
+                    print(stats, flush=True)
+            if on_epoch_end is not None:
+                on_epoch_end(stats)
+    finally:
+        bar.close()
+    if averaged is not None:  # hand back the averaged weights: they are the better model
+        unwrap(model).load_state_dict(unwrap(averaged.module).state_dict())
+    return history
+
+
+def _raise_if_nonfinite(first_bad: int, epoch: int, steps_per_epoch: int, opt) -> None:
+    if first_bad < 0:
+        return
+    lr = opt.param_groups[0]["lr"]
+    raise NonFiniteLossError(
+        f"The training loss became NaN/Inf at epoch {epoch + 1}, step {first_bad + 1} "
+        f"(step {epoch * steps_per_epoch + first_bad + 1} overall) with learning rate {lr:g}. "
+        f"Training stopped. Try a learning rate 10× lower, a warm-up (schedule='cosine', "
+        f"warmup_epochs=1), or check that the inputs are normalised and finite.")
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _save_checkpoint(path, epoch: int, model, opt, scheduler, averaged, history: History) -> None:
+    atomic_save({
+        "format": "cnnlab-checkpoint-1",
+        "epoch": epoch,
+        "model": unwrap(model).state_dict(),
+        "model_class": type(unwrap(model)).__name__,
+        "optimizer": opt.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "ema": averaged.state_dict() if averaged is not None else None,
+        "history": history.to_list(),
+        "rng": _rng_state(),
+    }, path)
+
+
+def _restore(path, model, opt, scheduler, averaged) -> tuple[int, History]:
+    """Load a checkpoint written by ``fit``; check everything before changing anything."""
+    state = safe_load(path)
+    if not isinstance(state, dict) or state.get("format") != "cnnlab-checkpoint-1":
+        raise CheckpointError(f"{path} is not a checkpoint written by cnnlab.train.fit "
+                              f"(for bare parameters use cnnlab.train.load_parameters).")
+    check_state_dict(model, state["model"], source=str(path))
+    if (state["ema"] is None) != (averaged is None) or (state["scheduler"] is None) != (scheduler is None):
+        raise CheckpointError(f"{path} was written with other ema/schedule settings; "
+                              f"resume with the same fit(...) arguments.")
+    unwrap(model).load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if averaged is not None:
+        averaged.load_state_dict(state["ema"])
+    torch.set_rng_state(state["rng"]["torch"])
+    if "cuda" in state["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    return state["epoch"], History.from_list(state["history"])

@@ -194,6 +194,8 @@ def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.dev
     model.eval()
     preds, labels = [], []
     channels_last = settings_for(device).channels_last
+    if channels_last:  # same layout as in fit, so a reloaded model computes bit-identically
+        model.to(memory_format=torch.channels_last)
     for x, y in batches.iterate(0):
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -242,6 +244,8 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
         label_smoothing: cross-entropy label smoothing (Szegedy et al. 2016, arXiv:1512.00567).
         ema: decay of an exponential moving average of the weights (e.g. 0.999); the test
             accuracy is then the averaged model's, and it is the one returned in ``model``.
+            The average spans about ``1 / (1 - ema)`` steps: keep that well below the
+            run's number of steps, or the random initial weights still weigh in.
         tta_flip: test-time augmentation: average predictions of each image and its mirror.
         device: default CUDA if available, else CPU (see :func:`cnnlab.device.default_device`).
         amp, channels_last: override the measured-best choice for the device.

@@ -1,0 +1,28 @@
+"""Shared test setup: the offline Fashion-MNIST copy and quiet, fast runs."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+# Tests never download: they read ../shared/data (CI sets CNNLAB_DATA to it too).
+_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if not os.environ.get("CNNLAB_DATA") and _SHARED.is_dir():
+    os.environ["CNNLAB_DATA"] = str(_SHARED)
+os.environ["CNNLAB_OFFLINE"] = "1"
+os.environ.setdefault("CNNLAB_PROGRESS", "off")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def raw_dir() -> Path:
+    """The folder with the four official Fashion-MNIST .gz files."""
+    path = Path(os.environ["CNNLAB_DATA"]) / "FashionMNIST" / "raw"
+    assert path.is_dir(), f"tests need Fashion-MNIST in {path} (set CNNLAB_DATA)"
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_seed():
+    torch.manual_seed(0)

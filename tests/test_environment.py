@@ -1,0 +1,45 @@
+"""environment.yml (conda/Binder), pyproject.toml and the Makefile name the same stack."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject_requirements() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in ("book", "test"):
+        reqs += project["optional-dependencies"][extra]
+    return {r.replace(" ", "") for r in reqs}
+
+
+def _environment_pip() -> list[str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    return [p.replace(" ", "") for p in pip]
+
+
+def _torch_pins() -> set[str]:
+    line = next(l for l in (ROOT / "Makefile").read_text().splitlines() if l.startswith("TORCH"))
+    return set(line.split(":=")[1].split())
+
+
+def test_environment_yml_lists_every_pyproject_requirement():
+    pip = set(_environment_pip())
+    names = lambda reqs: {re.split(r"[<>=!~\[]", r)[0].lower() for r in reqs}  # noqa: E731
+    pyproject = _pyproject_requirements()
+    # torch/torchvision appear pinned in environment.yml (as the Makefile pins them).
+    loose = {r for r in pyproject if not r.startswith(("torch>", "torchvision>"))}
+    assert loose <= pip, f"missing from environment.yml: {sorted(loose - pip)}"
+    extra = names(pip - {"-e."}) - names(pyproject)
+    assert not extra, f"environment.yml has packages pyproject.toml lacks: {sorted(extra)}"
+
+
+def test_torch_pins_agree():
+    pins = _torch_pins()
+    assert pins == {"torch==2.14.1", "torchvision==0.29.1"}
+    assert pins <= set(_environment_pip())

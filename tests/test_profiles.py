@@ -1,0 +1,48 @@
+import pytest
+
+from cnnlab import models, profiles
+
+
+def test_default_is_quick_without_cuda_and_full_with(monkeypatch):
+    monkeypatch.delenv("CNNLAB_PROFILE", raising=False)
+    assert profiles.choose_profile_name(cuda_available=False)[0] == "quick"
+    assert profiles.choose_profile_name(cuda_available=True)[0] == "full"
+
+
+def test_environment_variable_overrides(monkeypatch):
+    monkeypatch.setenv("CNNLAB_PROFILE", "full")
+    name, reason = profiles.choose_profile_name(cuda_available=False)
+    assert name == "full" and "CNNLAB_PROFILE" in reason
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("CNNLAB_PROFILE", "fast")
+    with pytest.raises(ValueError, match="Unknown profile 'fast'.*full, quick"):
+        profiles.get_profile("resnet18_fmnist")
+    with pytest.raises(ValueError, match="Unknown chapter"):
+        profiles.get_profile("resnet19", "quick")
+
+
+@pytest.mark.parametrize("chapter", profiles.list_chapters())
+def test_every_chapter_has_both_profiles_and_quick_is_smaller(chapter):
+    full = profiles.get_profile(chapter, "full")
+    quick = profiles.get_profile(chapter, "quick")
+    assert full.model in models.list_models()
+    assert quick.train_per_class is not None and quick.train_per_class < 6000
+    assert quick.epochs * quick.train_per_class * 10 < full.epochs * 60_000
+    assert "quick" in quick.describe() and full.source
+
+
+def test_seed_001_recipe_is_the_full_profile():
+    full = profiles.get_profile("resnet18_fmnist", "full")
+    assert (full.optimizer, full.lr, full.batch_size, full.epochs, full.resize) == \
+        ("adam", 1e-3, 256, 2, None)
+    assert full.train_per_class is None  # all 60,000 images
+
+
+def test_profile_builds_its_data():
+    quick = profiles.get_profile("resnet18_fmnist", "quick")
+    ds = quick.data()
+    assert len(ds.train.labels) == quick.train_per_class * 10
+    assert len(ds.test.labels) == quick.test_per_class * 10
+    assert quick.fit_kwargs()["epochs"] == quick.epochs

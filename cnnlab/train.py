@@ -310,7 +310,7 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
     criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     check_every = 1 if device.type == "cpu" else 50  # a CPU read is free; a GPU read stalls
     bar = _Progress((epochs - start_epoch) * steps_per_epoch, progress and ctx.is_main,
-                    desc=f"{type(unwrap(model)).__name__} on {device.type}")
+                    desc=f"{_model_name(model)} on {device.type}")
     try:
         for epoch in range(start_epoch, epochs):
             started = time.perf_counter()
@@ -379,6 +379,12 @@ def _raise_if_nonfinite(first_bad: int, epoch: int, steps_per_epoch: int, opt) -
         f"(step {epoch * steps_per_epoch + first_bad + 1} overall) with learning rate {lr:g}. "
         f"Training stopped. Try a learning rate 10× lower, a warm-up (schedule='cosine', "
         f"warmup_epochs=1), or check that the inputs are normalised and finite.")
+
+
+def _model_name(model: nn.Module) -> str:
+    """The registry name when the model came from ``cnnlab.models.create``."""
+    spec = getattr(unwrap(model), "input_spec", None)
+    return spec.model if spec is not None else type(unwrap(model)).__name__
 
 
 def _device_name(device: torch.device) -> str:

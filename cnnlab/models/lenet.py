@@ -1,1 +1,101 @@
-"""Placeholder: being written in this session."""
+"""LeNet-5 and LeNet with batch normalization, as d2l's chapters build them.
+
+LeCun, Bottou, Bengio, Haffner, "Gradient-Based Learning Applied to Document
+Recognition", Proc. IEEE 86(11), 1998 (no arXiv id). Batch normalization: Ioffe,
+Szegedy, "Batch Normalization: Accelerating Deep Network Training by Reducing
+Internal Covariate Shift", ICML 2015, arXiv:1502.03167.
+
+Two convolution + pooling stages turn a 28×28 digit into sixteen 5×5 (or 4×4)
+feature maps, and three fully connected layers turn those into class scores.
+Batch normalization standardizes every layer's input over the minibatch (then
+rescales it with learned γ, β), which lets the sigmoid network train with a large
+learning rate.
+
+:func:`lenet` is d2l's LeNet (§7.6: sigmoid, average pooling, first convolution
+padded by 2); :func:`lenet_bn` is d2l's concise ``BNLeNet`` (§8.5), whose first
+convolution is *not* padded, so its maps are 24→12→8→4 and the first linear layer
+sees 16·4·4 = 256 features instead of 400.
+
+======================  ===================  ===================  ========
+stage (input 1×28×28)   lenet output         lenet_bn output      channels
+======================  ===================  ===================  ========
+5×5 conv (+BN), σ       28×28 (padding 2)    24×24                6
+2×2/2 avg pool          14×14                12×12                6
+5×5 conv (+BN), σ       10×10                8×8                  16
+2×2/2 avg pool          5×5                  4×4                  16
+flatten, fc (+BN), σ    120                  120                  —
+fc (+BN), σ             84                   84                   —
+fc                      classes              classes              —
+======================  ===================  ===================  ========
+
+The fully connected head fixes the input size: both nets take 28×28 images (28 to
+31 pixels pass through the floor divisions of the pooling layers; 32 and more give
+a shape mismatch in the first linear layer). With 10 classes ``lenet`` has 61,706
+parameters and ``lenet_bn`` 44,878 (44,442 weights and biases plus 436 BN γ, β).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cnnlab.models.registry import register
+
+__all__ = ["init_cnn", "lenet", "lenet_bn"]
+
+
+def init_cnn(module: nn.Module) -> None:
+    """d2l's ``init_cnn``: Xavier-uniform weights for every Conv2d and Linear.
+
+    Use it with ``net.apply(init_cnn)``. With sigmoid activations PyTorch's default
+    (Kaiming-uniform with a=√5) starts the d2l networks too flat to learn quickly.
+    """
+    if type(module) in (nn.Linear, nn.Conv2d):
+        nn.init.xavier_uniform_(module.weight)
+
+
+@register("lenet", family="lenet", num_classes=10, in_channels=1, input_size=28, min_size=28,
+          paper="LeCun et al. 1998, Proc. IEEE; d2l §7.6",
+          description="LeNet-5 as in d2l: sigmoid, average pooling, 28×28 inputs only")
+def lenet(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """d2l's LeNet-5 (§7.6), 61,706 parameters for 10 classes.
+
+    >>> import torch
+    >>> lenet()(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
+    """
+    net = nn.Sequential(
+        nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
+        nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, num_classes),
+    )
+    net.apply(init_cnn)
+    return net
+
+
+@register("lenet_bn", family="lenet", num_classes=10, in_channels=1, input_size=28, min_size=28,
+          paper="LeCun et al. 1998; Ioffe & Szegedy 2015, arXiv:1502.03167; d2l §8.5",
+          description="d2l's BNLeNet: LeNet with BatchNorm after every conv/fc, 28×28 inputs only")
+def lenet_bn(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """d2l's concise ``BNLeNet`` (§8.5), 44,878 parameters for 10 classes.
+
+    BN sits between each layer and its sigmoid: it normalizes the pre-activation,
+    which is what keeps the sigmoid out of its flat tails. The conv/linear biases
+    are kept as in d2l even though BN's β makes them redundant.
+    """
+    net = nn.Sequential(
+        nn.Conv2d(in_channels, 6, kernel_size=5), nn.BatchNorm2d(6),
+        nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.BatchNorm2d(16),
+        nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 4 * 4, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
+        nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
+        nn.Linear(84, num_classes),
+    )
+    net.apply(init_cnn)
+    return net

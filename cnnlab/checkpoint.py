@@ -65,8 +65,19 @@ def safe_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
     except Exception as err:
         raise CheckpointError(
             f"{path} could not be read as a PyTorch file ({type(err).__name__}: "
-            f"{str(err).splitlines()[0][:200]}). It is truncated, corrupt, or not a file "
-            f"saved with torch.save of tensors; re-create or re-download it.") from err
+            f"{_telling_line(str(err))}). It is truncated, corrupt, or not a file saved with "
+            f"torch.save of tensors; re-create or re-download it.") from err
+
+
+def _telling_line(message: str) -> str:
+    """The line of torch's (long) load error that says what was wrong."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for line in lines:
+        if "unsupported global" in line.lower():  # the file holds code; weights_only refuses it
+            return f"it refers to code, which weights_only loading refuses: {line[:240]}"
+    if not lines:
+        return "no message"
+    return lines[0].split(". ")[0].rstrip(".")[:300]  # its first sentence says what failed
 
 
 def check_state_dict(model: nn.Module, state: dict, source: str = "the file") -> None:
@@ -86,9 +97,15 @@ def check_state_dict(model: nn.Module, state: dict, source: str = "the file") ->
                  f"unexpected keys: {few(unexpected)}" if unexpected else "",
                  f"shape mismatches: {few(wrong_shape)}" if wrong_shape else ""]
         raise CheckpointError(
-            f"{source} does not fit {type(unwrap(model)).__name__}: "
+            f"{source} does not fit {_model_name(model)}: "
             f"{'; '.join(p for p in parts if p)}. Was it saved from another architecture or "
             f"with other num_classes / in_channels? The model was left unchanged.")
+
+
+def _model_name(model: nn.Module) -> str:
+    """The registry name when the model came from ``cnnlab.models.create``."""
+    spec = getattr(unwrap(model), "input_spec", None)
+    return spec.model if spec is not None else type(unwrap(model)).__name__
 
 
 def save_parameters(model: nn.Module, path: str | os.PathLike) -> Path:

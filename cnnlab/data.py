@@ -291,7 +291,7 @@ class Batches:
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
-        if self.batch_size * self.world_size > len(self.labels):
+        if self.drop_last and self.batch_size * self.world_size > len(self.labels):
             raise ValueError(
                 f"batch size {self.batch_size}"
                 f"{f' × {self.world_size} processes' if self.world_size > 1 else ''} is larger "

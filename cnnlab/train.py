@@ -32,8 +32,8 @@ from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cnnlab import distributed
-from cnnlab.checkpoint import (CheckpointError, atomic_save, check_state_dict, load_parameters,
-                               safe_load, save_parameters, unwrap)
+from cnnlab.checkpoint import (CheckpointError, _model_name, atomic_save, check_state_dict,
+                               load_parameters, safe_load, save_parameters, unwrap)
 from cnnlab.data import Batches, ImageData
 from cnnlab.device import default_device, settings_for
 from cnnlab.seeding import seed_everything
@@ -205,6 +205,9 @@ def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.dev
         preds.append(logits.argmax(1))
         labels.append(y)
     model.train(was_training)
+    if not preds:  # a shard with no test images (more processes than images)
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty
     return torch.cat(preds), torch.cat(labels)
 
 
@@ -379,12 +382,6 @@ def _raise_if_nonfinite(first_bad: int, epoch: int, steps_per_epoch: int, opt) -
         f"(step {epoch * steps_per_epoch + first_bad + 1} overall) with learning rate {lr:g}. "
         f"Training stopped. Try a learning rate 10× lower, a warm-up (schedule='cosine', "
         f"warmup_epochs=1), or check that the inputs are normalised and finite.")
-
-
-def _model_name(model: nn.Module) -> str:
-    """The registry name when the model came from ``cnnlab.models.create``."""
-    spec = getattr(unwrap(model), "input_spec", None)
-    return spec.model if spec is not None else type(unwrap(model)).__name__
 
 
 def _device_name(device: torch.device) -> str:

@@ -113,7 +113,7 @@ def get_spec(name: str) -> ModelSpec:
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownModelError(
             f"Unknown model {name!r}.{hint} See cnnlab.models.list_models() "
-            f"(or `cnnlab list`) for all {len(_REGISTRY)} names."
+            f"(or `cnnlab list`) for all names."
         ) from None
 
 

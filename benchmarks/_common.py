@@ -1,0 +1,106 @@
+"""What every benchmark shares: where it runs, and the append-only results file.
+
+``benchmarks/results.json`` is a JSON list of records, one per recorded run, oldest
+first; scripts only ever append. Each record: ``name``, ``figure`` (the headline
+number), ``unit``, ``device``, ``torch``, ``date`` (UTC, ISO 8601), ``commit``
+(``git describe``-style hash, ``-dirty`` when the tree had changes), ``command``
+(how to run it again) and ``details`` (everything else the script measured).
+The book's comparison chapter reads it with :func:`load_results`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results.json"
+
+if str(REPO) not in sys.path:  # run from anywhere without installing cnnlab
+    sys.path.insert(0, str(REPO))
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_description(device) -> str:
+    import torch
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores, "
+            f"{torch.get_num_threads()} torch threads")
+
+
+def load_average() -> str | None:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return None
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def command_line() -> str:
+    script = Path(sys.argv[0])
+    try:
+        script = script.resolve().relative_to(REPO)
+    except ValueError:
+        pass
+    return " ".join([".venv/bin/python", str(script), *map(shlex.quote, sys.argv[1:])])
+
+
+def load_results(path: str | os.PathLike = RESULTS) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    return json.loads(path.read_text())
+
+
+def record(name: str, figure: float, unit: str, device: str, details: dict,
+           path: str | os.PathLike = RESULTS) -> dict:
+    """Append one record to ``results.json`` (written atomically) and return it."""
+    import torch
+    entry = {
+        "name": name,
+        "figure": figure,
+        "unit": unit,
+        "device": device,
+        "torch": torch.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "command": command_line(),
+        "details": details,
+    }
+    path = Path(path)
+    records = load_results(path)
+    records.append(entry)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+    print(f"recorded in {path.relative_to(REPO) if path.is_relative_to(REPO) else path}",
+          flush=True)
+    return entry

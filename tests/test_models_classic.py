@@ -32,7 +32,7 @@ D2L_NAMES = ["alexnet_fmnist", "vgg11_fmnist", "nin", "googlenet_fmnist", "lenet
              "densenet_fmnist"]
 ALL_NAMES = TV_NAMES + D2L_NAMES
 
-# /work/shared/notes/reference-numbers.md (torchvision 0.29.1 weights metadata).
+# ../shared/notes/reference-numbers.md (torchvision 0.29.1 weights metadata).
 REFERENCE_PARAMS = {
     "alexnet": 61_100_840, "vgg11": 132_863_336, "vgg11_bn": 132_868_840,
     "vgg16": 138_357_544, "vgg16_bn": 138_365_992, "vgg19": 143_667_240,

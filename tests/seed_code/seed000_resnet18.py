@@ -1,4 +1,4 @@
-# Seed: /work/shared/seeds/000_4fa425d253f9fd3c.txt
+# Seed: ../shared/seeds/000_4fa425d253f9fd3c.txt
 # "经典卷积神经网络ResNet的架构讲解", section "6. PyTorch 实现示例".
 # Verbatim; line breaks and indentation restored (the page ran lines together).
 import torch

@@ -1,4 +1,4 @@
-# Seed: /work/shared/seeds/001_481f772e8b576e2d.txt
+# Seed: ../shared/seeds/001_481f772e8b576e2d.txt
 # "残差网络(ResNet)", section "代码" (the whole script, run top to bottom).
 # Verbatim; line breaks and indentation restored (the page ran lines together).
 import torch

@@ -1,4 +1,4 @@
-# Seed: /work/shared/seeds/003_a4af079438bed158.txt
+# Seed: ../shared/seeds/003_a4af079438bed158.txt
 # "ResNet18网络架构:揭秘残差连接和捷径连接", two listings:
 #   section "2.3 残差连接在 ResNet18 中的应用" (Keras-style `resnet_block`; the seed
 #   gives no imports: Conv2D, BatchNormalization and Activation are Keras layers, and

@@ -1,4 +1,4 @@
-# Seed: /work/shared/seeds/004_a40aead00dee5cf2.txt
+# Seed: ../shared/seeds/004_a40aead00dee5cf2.txt
 # "深度学习进阶:现代卷积神经网络技术解析与应用实践", section "1.3 AlexNet的实现".
 # Verbatim; line breaks and indentation restored (the page ran lines together).
 import torch

@@ -185,23 +185,32 @@ class _Progress:
 
 @torch.no_grad()
 def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
-            tta_flip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted classes and true labels for the test split (or the given batches)."""
+            tta_flip: bool = False, channels_last: bool | None = None,
+            amp_dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes and true labels for the test split (or the given batches).
+
+    ``channels_last`` (default: the device's best choice, as in :func:`fit`) sets the
+    memory format of model and inputs, so a reloaded model computes exactly like the
+    trained one; ``amp_dtype`` runs the forward pass under autocast (``fit`` passes
+    its own choice on CUDA).
+    """
     batches = _batches_of(data, "test")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     batches = batches.to(device) if batches.device != device else batches
     was_training = model.training
     model.eval()
     preds, labels = [], []
-    channels_last = settings_for(device).channels_last
-    if channels_last:  # same layout as in fit, so a reloaded model computes bit-identically
-        model.to(memory_format=torch.channels_last)
+    if channels_last is None:
+        channels_last = settings_for(device).channels_last
+    model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     for x, y in batches.iterate(0):
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        logits = model(x)
-        if tta_flip:  # average with the mirror image: clothes are left-right symmetric
-            logits = logits.softmax(1) + model(x.flip(3)).softmax(1)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
+                            enabled=amp_dtype is not None):
+            logits = model(x)
+            if tta_flip:  # average with the mirror image: clothes are left-right symmetric
+                logits = logits.softmax(1) + model(x.flip(3)).softmax(1)
         preds.append(logits.argmax(1))
         labels.append(y)
     model.train(was_training)
@@ -212,12 +221,14 @@ def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.dev
 
 
 def evaluate(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
-             tta_flip: bool = False) -> float:
+             tta_flip: bool = False, channels_last: bool | None = None,
+             amp_dtype: torch.dtype | None = None) -> float:
     """Accuracy (fraction correct) of ``model`` on the test split of ``data``.
 
     Under ``torchrun`` each process scores its shard and the counts are summed.
+    See :func:`predict` for the arguments.
     """
-    preds, labels = predict(model, data, device, tta_flip)
+    preds, labels = predict(model, data, device, tta_flip, channels_last, amp_dtype)
     counts = torch.stack([(preds == labels).sum(), torch.tensor(len(labels), device=preds.device)])
     distributed.all_reduce_sum(counts)
     return (counts[0] / counts[1]).item()
@@ -350,7 +361,7 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
             distributed.all_reduce_sum(totals)  # one synchronisation per epoch
             loss_total, correct_total, seen_total = totals.tolist()
             scored = averaged.module if averaged is not None else model
-            test_acc = evaluate(scored, test_batches, device, tta_flip)
+            test_acc = evaluate(scored, test_batches, device, tta_flip, channels_last, amp_dtype)
             stats = EpochStats(
                 epoch=epoch + 1, train_loss=loss_total / seen_total,
                 train_acc=correct_total / seen_total, test_acc=test_acc,

@@ -206,3 +206,14 @@ def test_unknown_optimizer_and_schedule_are_clear_errors(tiny):
         train.fit(models.create("lenet_bn"), tiny, epochs=1, optimizer="adamm", progress=False)
     with pytest.raises(ValueError, match="Unknown schedule 'linear'"):
         train.fit(models.create("lenet_bn"), tiny, epochs=1, schedule="linear", progress=False)
+
+
+def test_layout_asked_of_fit_is_kept_through_evaluation(tiny):
+    net = models.create("lenet_bn")
+    train.fit(net, tiny, epochs=1, channels_last=False, device="cpu", progress=False)
+    def second_conv(model):  # 6 input channels: the two layouts differ (with 1 they coincide)
+        return [m for m in model.modules() if isinstance(m, nn.Conv2d)][1].weight
+    assert not second_conv(net).is_contiguous(memory_format=torch.channels_last)
+    net2 = models.create("lenet_bn")
+    train.fit(net2, tiny, epochs=1, device="cpu", progress=False)  # CPU default: channels_last
+    assert second_conv(net2).is_contiguous(memory_format=torch.channels_last)

@@ -104,3 +104,21 @@ def record(name: str, figure: float, unit: str, device: str, details: dict,
     print(f"recorded in {path.relative_to(REPO) if path.is_relative_to(REPO) else path}",
           flush=True)
     return entry
+
+
+def sync(device) -> None:
+    import torch
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def warm_up(device, resize: int, batch_size: int) -> None:
+    """One forward/backward pass per memory format on a scratch model (untimed, for both)."""
+    import torch
+    from cnnlab import models
+    net = models.create("resnet18_fmnist").to(device)
+    x = torch.randn(batch_size, 1, resize, resize, device=device)
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        net = net.to(memory_format=fmt)
+        net(x.contiguous(memory_format=fmt)).sum().backward()
+    sync(device)

@@ -41,31 +41,13 @@ import os
 import time
 
 import _common  # noqa: F401  (puts the repository on sys.path)
-from _common import device_description, load_average, record
+from _common import device_description, load_average, record, sync, warm_up
 
 import _d2l_setup
 
 
 class _Reached(Exception):
     """Raised from fit's on_epoch_end to stop as soon as the target accuracy is reached."""
-
-
-def sync(device) -> None:
-    import torch
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def warm_up(device, resize: int, batch_size: int) -> None:
-    """One forward/backward pass per memory format on a scratch model (untimed, for both)."""
-    import torch
-    from cnnlab import models
-    net = models.create("resnet18_fmnist").to(device)
-    x = torch.randn(batch_size, 1, resize, resize, device=device)
-    for fmt in (torch.contiguous_format, torch.channels_last):
-        net = net.to(memory_format=fmt)
-        net(x.contiguous(memory_format=fmt)).sum().backward()
-    sync(device)
 
 
 def d2l_test_accuracy(model, data, device) -> tuple[int, int]:

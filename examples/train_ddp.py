@@ -20,7 +20,6 @@ import argparse
 import os
 from pathlib import Path
 
-import torch
 import torch.distributed as dist
 from torch import nn
 

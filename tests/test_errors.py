@@ -8,9 +8,7 @@ epochs. Tests that need Fashion-MNIST are skipped where it is not on disk.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-from pathlib import Path
 
 import pytest
 import torch

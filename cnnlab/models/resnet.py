@@ -237,6 +237,13 @@ class ResNetConfig(NamedTuple):
     paper: str = HE_2016
     description: str = ""
 
+    def build(self, num_classes: int = 1000, in_channels: int = 3,
+              zero_init_residual: bool = False) -> "ResNet":
+        """The network this configuration describes."""
+        return ResNet(self.block, self.layers, num_classes=num_classes,
+                      zero_init_residual=zero_init_residual, groups=self.groups,
+                      width_per_group=self.width_per_group, in_channels=in_channels)
+
 
 CONFIGS: dict[str, ResNetConfig] = {
     "resnet18": ResNetConfig(BasicBlock, (2, 2, 2, 2),
@@ -272,9 +279,7 @@ def build_resnet(arch: str = "resnet18", num_classes: int = 1000, in_channels: i
     except KeyError:
         raise ValueError(f"unknown ResNet configuration {arch!r}; choose one of "
                          f"{', '.join(CONFIGS)}") from None
-    return ResNet(cfg.block, cfg.layers, num_classes=num_classes,
-                  zero_init_residual=zero_init_residual, groups=cfg.groups,
-                  width_per_group=cfg.width_per_group, in_channels=in_channels)
+    return cfg.build(num_classes, in_channels, zero_init_residual)
 
 
 for _name, _cfg in CONFIGS.items():

@@ -37,7 +37,6 @@ torchvision's ResNet-50 (same parameter count, slightly different function).
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torchvision.ops import SqueezeExcitation
 
 from cnnlab.models.registry import register
@@ -96,9 +95,7 @@ def build_se_resnet(arch: str = "se_resnet50", num_classes: int = 1000, in_chann
     except KeyError:
         raise ValueError(f"unknown SE-ResNet configuration {arch!r}; choose one of "
                          f"{', '.join(SE_CONFIGS)}") from None
-    return ResNet(cfg.block, cfg.layers, num_classes=num_classes,
-                  zero_init_residual=zero_init_residual, groups=cfg.groups,
-                  width_per_group=cfg.width_per_group, in_channels=in_channels)
+    return cfg.build(num_classes, in_channels, zero_init_residual)
 
 
 for _name, _cfg in SE_CONFIGS.items():

@@ -147,3 +147,18 @@ def test_interrupt_exits_130_and_points_to_resume(capsys, tmp_path, monkeypatch)
     assert cli.main(argv) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "--resume" in err and str(tmp_path / "checkpoint.pt") in err
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error():
+    # `cnnlab list | head -1`: the reader goes away. Close the pipe's read end before the
+    # command writes anything, so its first write fails (deterministically, unlike head).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "cnnlab", "list"], stdout=write_end,
+                              stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write_end)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

@@ -135,3 +135,19 @@ def test_search_order_root_then_env_then_cache(tmp_path, monkeypatch, raw_dir):
     monkeypatch.delenv("CNNLAB_DATA")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert data.data_dirs()[0] == tmp_path / "cache" / "cnnlab"
+
+
+def test_same_images_and_labels_as_torchvision(raw_dir, tmp_path, monkeypatch, full):
+    """Our idx reader against torchvision's, on the same official files (no network)."""
+    from torchvision.datasets import FashionMNIST
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a network connection was attempted")
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    _copy_raw(raw_dir, tmp_path)  # torchvision unpacks next to the .gz files: needs a copy
+    for train, images, labels in ((True, full.train_images, full.train_labels),
+                                  (False, full.test_images, full.test_labels)):
+        reference = FashionMNIST(str(tmp_path), train=train, download=True)
+        assert torch.equal(reference.data, images)
+        assert torch.equal(reference.targets, labels)
+        assert tuple(reference.classes) == full.classes

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["CheckpointError", "atomic_save", "safe_load", "save_parameters",
+__all__ = ["CheckpointError", "atomic_save", "safe_load", "save_parameters", "model_name",
            "load_parameters", "check_state_dict", "unwrap"]
 
 
@@ -97,12 +97,12 @@ def check_state_dict(model: nn.Module, state: dict, source: str = "the file") ->
                  f"unexpected keys: {few(unexpected)}" if unexpected else "",
                  f"shape mismatches: {few(wrong_shape)}" if wrong_shape else ""]
         raise CheckpointError(
-            f"{source} does not fit {_model_name(model)}: "
+            f"{source} does not fit {model_name(model)}: "
             f"{'; '.join(p for p in parts if p)}. Was it saved from another architecture or "
             f"with other num_classes / in_channels? The model was left unchanged.")
 
 
-def _model_name(model: nn.Module) -> str:
+def model_name(model: nn.Module) -> str:
     """The registry name when the model came from ``cnnlab.models.create``."""
     spec = getattr(unwrap(model), "input_spec", None)
     return spec.model if spec is not None else type(unwrap(model)).__name__

@@ -303,11 +303,6 @@ class Batches:
         return self.images.device
 
     @property
-    def num_examples(self) -> int:
-        """Examples this process sees per epoch (its shard, minus a dropped last batch)."""
-        return min(len(self) * self.batch_size, self._shard_size())
-
-    @property
     def image_shape(self) -> tuple[int, int, int]:
         """``(C, H, W)`` of the batches this yields."""
         c, h, w = self.images.shape[1:]
@@ -373,9 +368,6 @@ class ImageData:
     test: Batches
     classes: tuple[str, ...]
     description: str
-
-    def to(self, device: torch.device | str) -> "ImageData":
-        return replace(self, train=self.train.to(device), test=self.test.to(device))
 
     def __repr__(self) -> str:
         return f"ImageData({self.description})"

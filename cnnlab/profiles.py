@@ -15,7 +15,7 @@ available and ``quick`` otherwise.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -83,14 +83,12 @@ class Profile:
 
     __str__ = describe
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 # Each chapter: the settings shared by both profiles, then what each profile changes.
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
-    # Seed 001: Adam, lr 1e-3, batch 256, 2 epochs on 28×28 images. The quick run keeps
-    # the recipe and trains 3 epochs on 600 images per class (~70 s on 2 CPU cores).
+    # Seed 001: Adam, lr 1e-3, batch 256, 2 epochs on 28×28 images. The quick run keeps the
+    # recipe for 3 epochs on 600 images per class (26 s under nbmake on a quiet 2-core
+    # machine: benchmarks/results.json).
     "resnet18_fmnist": {
         "common": dict(model="resnet18_fmnist", batch_size=256, lr=1e-3, optimizer="adam",
                        source="seed 001 (Adam, lr 0.001, batch 256, 2 epochs, 28×28)"),

@@ -30,7 +30,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from cnnlab import distributed
-from cnnlab.checkpoint import (CheckpointError, _model_name, atomic_save, check_state_dict,
+from cnnlab.checkpoint import (CheckpointError, model_name, atomic_save, check_state_dict,
                                load_parameters, safe_load, save_parameters, unwrap)
 from cnnlab.data import Batches, ImageData
 from cnnlab.device import default_device, settings_for
@@ -322,7 +322,7 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
     criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     check_every = 1 if device.type == "cpu" else 50  # a CPU read is free; a GPU read stalls
     bar = _Progress((epochs - start_epoch) * steps_per_epoch, progress and ctx.is_main,
-                    desc=f"{_model_name(model)} on {device.type}")
+                    desc=f"{model_name(model)} on {device.type}")
     try:
         for epoch in range(start_epoch, epochs):
             started = time.perf_counter()

@@ -266,19 +266,22 @@ CONFIGS: dict[str, ResNetConfig] = {
 
 
 def build_resnet(arch: str = "resnet18", num_classes: int = 1000, in_channels: int = 3,
-                 zero_init_residual: bool = False) -> ResNet:
-    """Build the configuration ``arch`` of :data:`CONFIGS` (torchvision's names).
+                 zero_init_residual: bool = False,
+                 configs: dict[str, ResNetConfig] | None = None) -> ResNet:
+    """Build the configuration ``arch`` of ``configs`` (default :data:`CONFIGS`,
+    torchvision's names; SE-ResNet passes its own table).
 
     Example:
         >>> net = build_resnet("resnet50", num_classes=10, in_channels=1)
         >>> sum(p.numel() for p in build_resnet("resnet18").parameters())
         11689512
     """
+    configs = CONFIGS if configs is None else configs
     try:
-        cfg = CONFIGS[arch]
+        cfg = configs[arch]
     except KeyError:
-        raise ValueError(f"unknown ResNet configuration {arch!r}; choose one of "
-                         f"{', '.join(CONFIGS)}") from None
+        raise ValueError(f"unknown configuration {arch!r}; choose one of "
+                         f"{', '.join(configs)}") from None
     return cfg.build(num_classes, in_channels, zero_init_residual)
 
 

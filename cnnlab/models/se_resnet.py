@@ -40,7 +40,7 @@ import torch
 from torchvision.ops import SqueezeExcitation
 
 from cnnlab.models.registry import register
-from cnnlab.models.resnet import BasicBlock, Bottleneck, ResNet, ResNetConfig
+from cnnlab.models.resnet import BasicBlock, Bottleneck, ResNet, ResNetConfig, build_resnet
 
 __all__ = ["SEMixin", "SEBasicBlock", "SEBottleneck", "SE_CONFIGS", "build_se_resnet"]
 
@@ -90,12 +90,7 @@ def build_se_resnet(arch: str = "se_resnet50", num_classes: int = 1000, in_chann
         >>> sum(p.numel() for p in build_se_resnet("se_resnet50").parameters())
         28088024
     """
-    try:
-        cfg = SE_CONFIGS[arch]
-    except KeyError:
-        raise ValueError(f"unknown SE-ResNet configuration {arch!r}; choose one of "
-                         f"{', '.join(SE_CONFIGS)}") from None
-    return cfg.build(num_classes, in_channels, zero_init_residual)
+    return build_resnet(arch, num_classes, in_channels, zero_init_residual, configs=SE_CONFIGS)
 
 
 for _name, _cfg in SE_CONFIGS.items():

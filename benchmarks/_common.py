@@ -42,8 +42,11 @@ def device_description(device) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    from cnnlab.device import cpu_has_native_bf16
+    isa = torch.backends.cpu.get_cpu_capability()
     return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores, "
-            f"{torch.get_num_threads()} torch threads")
+            f"{torch.get_num_threads()} torch threads, {isa}, "
+            f"{'native bf16' if cpu_has_native_bf16() else 'no native bf16'}")
 
 
 def load_average() -> str | None:

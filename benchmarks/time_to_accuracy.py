@@ -112,7 +112,7 @@ def main(argv=None) -> dict:
     import torch
     from cnnlab import models, train
     from cnnlab.data import fashion_mnist, load_fashion_mnist, stratified_indices
-    from cnnlab.device import default_device
+    from cnnlab.device import amp_dtype_for, default_device, precision_name
 
     device = default_device(args.device)
     full = load_fashion_mnist(download=False)
@@ -182,7 +182,7 @@ def main(argv=None) -> dict:
         elapsed = time.perf_counter() - started
         correct = round(stats.test_acc * n_test)
         epochs_seen.append({"epoch": stats.epoch, "seconds": round(elapsed, 2),
-                            "test_acc": correct / n_test})
+                            "test_acc": correct / n_test, "device": stats.device})
         if correct >= d2l_correct:
             raise _Reached
 
@@ -213,6 +213,7 @@ def main(argv=None) -> dict:
         "d2l_seconds": round(d2l_seconds, 1), "d2l_test_acc": round(target_acc, 4),
         "cnnlab_reached": reached, "cnnlab_seconds": ours_seconds,
         "cnnlab_epoch": last["epoch"], "cnnlab_epochs_seen": epochs_seen,
+        "cnnlab_precision": precision_name(amp_dtype_for(device)), "d2l_precision": "fp32",
         "d2l_setup": _d2l_setup.describe_workaround(),
         "load_average": load_average(), "quick": args.quick, "note": args.note,
     }
@@ -220,7 +221,8 @@ def main(argv=None) -> dict:
         record("time_to_accuracy", round(ratio, 2) if ratio else None,
                "x (d2l wall time / cnnlab time to d2l's final test accuracy)",
                device_description(device), details)
-    where = f"{'quick, ' if args.quick else ''}{device.type}"
+    where = (f"{'quick, ' if args.quick else ''}{device.type}; d2l fp32, cnnlab "
+             f"{precision_name(amp_dtype_for(device))}")
     if reached:
         print(f"time_to_accuracy: d2l reached {target_acc:.2%} in {d2l_seconds:.1f} s; cnnlab "
               f"reached it in {ours_seconds:.1f} s (epoch {last['epoch']}) = {ratio:.2f}x faster "

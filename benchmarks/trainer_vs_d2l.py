@@ -13,7 +13,8 @@ SGD steps over the same training images, in one process:
 - cnnlab: ``cnnlab.models.create("resnet18_fmnist")`` (same layers, same parameter count,
   11,178,378) loaded with d2l's initial weights, ``cnnlab.train.fit(epochs=1,
   optimizer="sgd", momentum=0, lr)`` on the same N images as device tensors resized per
-  batch, with the trainer's device defaults (channels_last; bf16 autocast on CUDA) and
+  batch, with the trainer's device defaults (channels_last; bf16 autocast on CUDA and on
+  CPUs with native bf16 (AVX512-BF16/AMX), fp32 on other CPUs; ``--fp32`` forces fp32) and
   its per-epoch test pass on one batch of test images (counted against cnnlab).
 
 Timing: wall clock around each ``fit`` call (DataLoader worker start-up, first steps,
@@ -52,6 +53,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=1,
                         help="run each trainer this many times, alternating who goes first, "
                              "and report each one's fastest run (for a noisy machine)")
+    parser.add_argument("--fp32", action="store_true",
+                        help="train cnnlab in fp32 too (default: the trainer's device default, "
+                             "mixed precision where the hardware has it; d2l is always fp32)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--record", action="store_true", help="append the result to results.json")
     parser.add_argument("--note", default="", help="free text stored with --record")
@@ -61,7 +65,7 @@ def main(argv=None) -> dict:
     d2l = _d2l_setup.import_d2l()
     from cnnlab import models, train
     from cnnlab.data import Batches, ImageData, load_fashion_mnist
-    from cnnlab.device import default_device
+    from cnnlab.device import amp_dtype_for, default_device, precision_name
 
     device = default_device(args.device)
     n = args.steps * args.batch_size
@@ -117,7 +121,7 @@ def main(argv=None) -> dict:
         _d2l_setup.copy_weights(ours, model)
         started = time.perf_counter()
         history = train.fit(model, data, epochs=1, lr=args.lr, optimizer="sgd", momentum=0.0,
-                            device=device)
+                            device=device, amp=False if args.fp32 else None)
         sync(device)
         seconds = time.perf_counter() - started
         print(f"  cnnlab.train.fit: {seconds:7.1f} s  {n / seconds:8.1f} ex/s"
@@ -136,9 +140,10 @@ def main(argv=None) -> dict:
     d2l_seconds, ours_seconds = best_d2l["seconds"], best_ours["seconds"]
     d2l_rate, ours_rate = n / d2l_seconds, n / ours_seconds
     ratio = ours_rate / d2l_rate
+    precision = precision_name(None if args.fp32 else amp_dtype_for(device))
     setting = (f"batch {args.batch_size}, {args.resize} px, {args.steps} steps, "
                f"{f'best of {args.repeats}, ' if args.repeats > 1 else ''}"
-               f"SGD lr {args.lr}, {device.type}")
+               f"SGD lr {args.lr}, {device.type}; d2l fp32, cnnlab {precision}")
     details = {
         "steps": args.steps, "batch_size": args.batch_size, "resize": args.resize,
         "lr": args.lr, "images": n, "parameters": n_params,
@@ -147,7 +152,7 @@ def main(argv=None) -> dict:
         "cnnlab_in_loop_examples_per_s": round(best_ours["in_loop"], 1),
         "d2l_mean_train_loss": round(best_d2l["loss"], 4),
         "cnnlab_mean_train_loss": round(best_ours["loss"], 4),
-        "repeats": args.repeats,
+        "repeats": args.repeats, "d2l_precision": "fp32", "cnnlab_precision": precision,
         "d2l_seconds_all": [round(x["seconds"], 2) for x in runs["d2l"]],
         "cnnlab_seconds_all": [round(x["seconds"], 2) for x in runs["cnnlab"]],
         "d2l_num_workers": d2l_data.num_workers,

@@ -144,13 +144,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from cnnlab import inspect
-    from cnnlab.device import default_device, settings_for
+    from cnnlab.device import amp_dtype_for, default_device, settings_for
     model, size = _build(args)
     device = default_device(args.device)
     for mode in (["train", "inference"] if args.mode == "both" else [args.mode]):
         result = inspect.benchmark(model, size, batch_size=args.batch_size, device=device,
                                    mode=mode, steps=args.steps,
-                                   channels_last=settings_for(device).channels_last)
+                                   channels_last=settings_for(device).channels_last,
+                                   amp_dtype=amp_dtype_for(device))
         print(dataclasses.replace(result, model=args.model))
     return 0
 
@@ -219,7 +220,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         history = train.fit(model, data, device=args.device, checkpoint=checkpoint,
                             resume=resume, seed=args.seed, progress=not args.quiet,
-                            **fit_kwargs)
+                            amp=False if args.fp32 else None, **fit_kwargs)
     except KeyboardInterrupt:
         if main_process:
             print(f"cnnlab: interrupted; every finished epoch is saved in {checkpoint}: continue "
@@ -319,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action="store_true", help="random crops and flips")
     p.add_argument("--seed", type=int, default=0, help="seed of init, subset and shuffle (0)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: CUDA when present)")
+    p.add_argument("--fp32", action="store_true",
+                   help="no mixed precision (default: bf16/fp16 autocast where the device "
+                        "computes it natively, see cnnlab.device)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/MODEL)")
     p.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
                    help="continue an interrupted run from OUT/checkpoint.pt (or CHECKPOINT); "

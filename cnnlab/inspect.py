@@ -36,6 +36,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
+from cnnlab.device import precision_name
 
 __all__ = ["summary", "layer_shapes", "count_parameters", "flops", "FlopReport",
            "benchmark", "BenchResult"]
@@ -313,6 +314,7 @@ class BenchResult:
         peak_memory_mib: peak memory in MiB (2**20 bytes); see ``memory_method``.
         memory_method: how the peak was measured, in words.
         channels_last: whether model and input used ``torch.channels_last``.
+        precision: ``"fp32"`` or the autocast dtype, e.g. ``"bf16 autocast"``.
     """
 
     model: str
@@ -327,11 +329,12 @@ class BenchResult:
     peak_memory_mib: float | None
     memory_method: str
     channels_last: bool = False
+    precision: str = "fp32"
 
     def __str__(self) -> str:
         mem = "n/a" if self.peak_memory_mib is None else f"{self.peak_memory_mib:.1f} MiB"
         return (f"{self.model} {self.mode} on {self.device}, batch {self.batch_size} "
-                f"{tuple(self.input_size[1:])}{', channels_last' if self.channels_last else ''}: "
+                f"{tuple(self.input_size[1:])}{', channels_last' if self.channels_last else ''}, {self.precision}: "
                 f"{self.images_per_s:,.1f} img/s, {self.ms_per_batch:.2f} ms/batch, "
                 f"peak memory {mem}")
 
@@ -384,7 +387,8 @@ def _sync(device: torch.device) -> None:
 def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
               batch_size: int | None = None, device: str | torch.device | None = None,
               mode: str = "inference", steps: int = 20, warmup: int = 5,
-              channels_last: bool = False, lr: float = 0.01) -> BenchResult:
+              channels_last: bool = False, lr: float = 0.01,
+              amp_dtype: torch.dtype | None = None) -> BenchResult:
     """Time inference or training steps on random data and measure peak memory.
 
     The model passed in is not changed: the benchmark runs on a deep copy, moved to
@@ -425,6 +429,9 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
         channels_last: convert model and input to ``torch.channels_last`` (NHWC),
             usually faster for convolutions on GPUs and on CPU with oneDNN.
         lr: the SGD learning rate in train mode (the copy's weights change).
+        amp_dtype: run the forward pass under autocast with this dtype (e.g.
+            ``torch.bfloat16``; :func:`cnnlab.device.amp_dtype_for` gives the trainer's
+            choice for a device); None: fp32.
 
     Example:
         >>> r = benchmark("resnet18_fmnist", (1, 28, 28), batch_size=8, device="cpu",
@@ -469,13 +476,18 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
     opt = torch.optim.SGD(module.parameters(), lr=lr, momentum=0.9) if train else None
     labels: torch.Tensor | None = None
 
+    def forward() -> Any:
+        with torch.autocast(dev.type, dtype=amp_dtype or torch.float32,
+                            enabled=amp_dtype is not None):
+            return module(x)
+
     def step() -> None:
         nonlocal labels
         if not train:
             with torch.inference_mode():
-                module(x)
+                forward()
             return
-        out = module(x)
+        out = forward()
         if isinstance(out, (tuple, list)):  # e.g. GoogLeNet's (logits, aux2, aux1)
             out = out[0]
         if labels is None:
@@ -525,4 +537,4 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
                        ms_per_batch=1000 * elapsed / steps,
                        images_per_s=batch_size * steps / elapsed,
                        peak_memory_mib=peak, memory_method=method,
-                       channels_last=channels_last)
+                       channels_last=channels_last, precision=precision_name(amp_dtype))

@@ -7,7 +7,9 @@ speed comes from a few deliberate choices, each measured (``benchmarks/``):
 - ``channels_last`` memory format, and ``zero_grad(set_to_none=True)``;
 - loss and accuracy are summed on the device and read once per epoch, so the GPU
   never waits for the Python loop;
-- on CUDA, bf16 autocast and ``cudnn.benchmark`` (never on a CPU: slower there);
+- mixed precision where the hardware has it: bf16 autocast on recent GPUs and on CPUs
+  with AVX512-BF16/AMX, fp16 with a gradient scaler on older GPUs, fp32 elsewhere
+  (:mod:`cnnlab.device` has the measurements); ``cudnn.benchmark`` on CUDA;
   ``torch.compile`` on request.
 
 >>> from cnnlab import data, models, train
@@ -33,7 +35,7 @@ from cnnlab import distributed
 from cnnlab.checkpoint import (CheckpointError, model_name, atomic_save, check_state_dict,
                                load_parameters, safe_load, save_parameters, unwrap)
 from cnnlab.data import Batches, ImageData
-from cnnlab.device import default_device, settings_for
+from cnnlab.device import amp_dtype_for, default_device, precision_name, settings_for
 from cnnlab.seeding import seed_everything
 
 __all__ = ["fit", "evaluate", "predict", "History", "EpochStats", "NonFiniteLossError",
@@ -184,13 +186,12 @@ class _Progress:
 @torch.no_grad()
 def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
             tta_flip: bool = False, channels_last: bool | None = None,
-            amp_dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            amp: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes and true labels for the test split (or the given batches).
 
-    ``channels_last`` (default: the device's best choice, as in :func:`fit`) sets the
-    memory format of model and inputs, so a reloaded model computes exactly like the
-    trained one; ``amp_dtype`` runs the forward pass under autocast (``fit`` passes
-    its own choice on CUDA).
+    ``channels_last`` and ``amp`` (default: the device's best choices, as in
+    :func:`fit`) set the memory format of model and inputs and the autocast precision,
+    so a reloaded model computes exactly like the trained one did in ``fit``.
     """
     batches = _batches_of(data, "test")
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -200,6 +201,7 @@ def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.dev
     preds, labels = [], []
     if channels_last is None:
         channels_last = settings_for(device).channels_last
+    amp_dtype = amp_dtype_for(device, amp)
     model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     for x, y in batches.iterate(0):
         if channels_last:
@@ -220,13 +222,13 @@ def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.dev
 
 def evaluate(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
              tta_flip: bool = False, channels_last: bool | None = None,
-             amp_dtype: torch.dtype | None = None) -> float:
+             amp: bool | None = None) -> float:
     """Accuracy (fraction correct) of ``model`` on the test split of ``data``.
 
     Under ``torchrun`` each process scores its shard and the counts are summed.
     See :func:`predict` for the arguments.
     """
-    preds, labels = predict(model, data, device, tta_flip, channels_last, amp_dtype)
+    preds, labels = predict(model, data, device, tta_flip, channels_last, amp)
     counts = torch.stack([(preds == labels).sum(), torch.tensor(len(labels), device=preds.device)])
     distributed.all_reduce_sum(counts)
     return (counts[0] / counts[1]).item()
@@ -260,7 +262,10 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
             run's number of steps, or the random initial weights still weigh in.
         tta_flip: test-time augmentation: average predictions of each image and its mirror.
         device: default CUDA if available, else CPU (see :func:`cnnlab.device.default_device`).
-        amp, channels_last: override the measured-best choice for the device.
+        amp: mixed precision. None: the device's measured best (see :mod:`cnnlab.device`;
+            ``$CNNLAB_AMP=0|1`` overrides it); False: fp32; True: autocast even where
+            it is not the default (bf16 on a CPU).
+        channels_last: override the measured-best memory format for the device.
         compile: wrap the model in ``torch.compile`` (GPU; no gain measured on CPU).
         checkpoint: write a resumable checkpoint here after every epoch (atomically).
         resume: continue from this checkpoint (model, optimiser, schedule, RNG, history).
@@ -287,9 +292,10 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
         device = torch.device("cuda", ctx.local_rank)
         torch.cuda.set_device(device)
     best = settings_for(device)
-    amp_dtype = best.amp_dtype if amp in (None, True) else None
-    if amp and amp_dtype is None:
-        amp_dtype = torch.bfloat16  # asked for explicitly on a CPU
+    amp_dtype = amp_dtype_for(device, amp)
+    use_amp = amp_dtype is not None
+    # fp16's narrow range underflows small gradients: scale the loss (bf16 needs none).
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     channels_last = best.channels_last if channels_last is None else channels_last
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = best.cudnn_benchmark and not deterministic
@@ -313,7 +319,8 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
                 if ema else None)
     history, start_epoch = History(), 0
     if resume is not None:
-        start_epoch, history = _restore(resume, model, opt, scheduler, averaged)
+        start_epoch, history = _restore(resume, model, opt, scheduler, averaged, scaler,
+                                        plan=(epochs, steps_per_epoch))
 
     trained = nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
@@ -338,8 +345,9 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
                                     enabled=amp_dtype is not None):
                     loss, logits = _loss(trained(x), y, criterion)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                scaler.scale(loss).backward()
+                scaler.step(opt)  # a plain opt.step() unless fp16 (then skips inf/NaN steps)
+                scaler.update()
                 if scheduler is not None:
                     scheduler.step()
                 if averaged is not None:
@@ -359,18 +367,18 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
             distributed.all_reduce_sum(totals)  # one synchronisation per epoch
             loss_total, correct_total, seen_total = totals.tolist()
             scored = averaged.module if averaged is not None else model
-            test_acc = evaluate(scored, test_batches, device, tta_flip, channels_last, amp_dtype)
+            test_acc = evaluate(scored, test_batches, device, tta_flip, channels_last, use_amp)
             stats = EpochStats(
                 epoch=epoch + 1, train_loss=loss_total / seen_total,
                 train_acc=correct_total / seen_total, test_acc=test_acc,
                 examples_per_s=seen_total / train_seconds,
                 seconds=time.perf_counter() - started, lr=opt.param_groups[0]["lr"],
-                device=_device_name(device) + (f" ×{ctx.world_size}" if ctx.enabled else ""))
+                device=_device_name(device, amp_dtype, ctx.world_size if ctx.enabled else 1))
             history.epochs.append(stats)
             if ctx.is_main:
                 if checkpoint is not None:
                     _save_checkpoint(checkpoint, epoch + 1, model, opt, scheduler, averaged,
-                                     history)
+                                     scaler, history, plan=(epochs, steps_per_epoch))
                 if progress:
                     print(stats, flush=True)
             if on_epoch_end is not None:
@@ -393,10 +401,12 @@ def _raise_if_nonfinite(first_bad: int, epoch: int, steps_per_epoch: int, opt) -
         f"warmup_epochs=1), or check that the inputs are normalised and finite.")
 
 
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.get_num_threads()} threads)"
+def _device_name(device: torch.device, amp_dtype: torch.dtype | None, processes: int) -> str:
+    """E.g. ``"cpu (2 threads, bf16 autocast)"`` or ``"NVIDIA H100 (bf16 autocast) ×2"``."""
+    precision = precision_name(amp_dtype)
+    name = (f"{torch.cuda.get_device_name(device)} ({precision})" if device.type == "cuda"
+            else f"{device.type} ({torch.get_num_threads()} threads, {precision})")
+    return name + (f" ×{processes}" if processes > 1 else "")
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -408,21 +418,25 @@ def _rng_state() -> dict:
     return state
 
 
-def _save_checkpoint(path, epoch: int, model, opt, scheduler, averaged, history: History) -> None:
+def _save_checkpoint(path, epoch: int, model, opt, scheduler, averaged, scaler,
+                     history: History, plan: tuple[int, int]) -> None:
     atomic_save({
         "format": "cnnlab-checkpoint-1",
         "epoch": epoch,
+        "plan": {"epochs": plan[0], "steps_per_epoch": plan[1]},  # what the schedule spans
         "model": unwrap(model).state_dict(),
         "model_class": type(unwrap(model)).__name__,
         "optimizer": opt.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "ema": averaged.state_dict() if averaged is not None else None,
+        "grad_scaler": scaler.state_dict() if scaler.is_enabled() else None,
         "history": history.to_list(),
         "rng": _rng_state(),
     }, path)
 
 
-def _restore(path, model, opt, scheduler, averaged) -> tuple[int, History]:
+def _restore(path, model, opt, scheduler, averaged, scaler,
+             plan: tuple[int, int]) -> tuple[int, History]:
     """Load a checkpoint written by ``fit``; check everything before changing anything."""
     state = safe_load(path)
     if not isinstance(state, dict) or state.get("format") != "cnnlab-checkpoint-1":
@@ -432,12 +446,22 @@ def _restore(path, model, opt, scheduler, averaged) -> tuple[int, History]:
     if (state["ema"] is None) != (averaged is None) or (state["scheduler"] is None) != (scheduler is None):
         raise CheckpointError(f"{path} was written with other ema/schedule settings; "
                               f"resume with the same fit(...) arguments.")
+    written = state.get("plan")
+    if scheduler is not None and written and (written["epochs"], written["steps_per_epoch"]) != plan:
+        raise CheckpointError(
+            f"{path} was written by a run whose learning-rate schedule spans "
+            f"{written['epochs']} epochs of {written['steps_per_epoch']} steps; this call asks "
+            f"for {plan[0]} epochs of {plan[1]} steps. A schedule cannot be stretched "
+            f"mid-run: resume with epochs={written['epochs']} and the same data and batch "
+            f"size, or start a new run for {plan[0]} epochs.")
     unwrap(model).load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])
     if averaged is not None:
         averaged.load_state_dict(state["ema"])
+    if scaler.is_enabled() and state.get("grad_scaler"):
+        scaler.load_state_dict(state["grad_scaler"])
     torch.set_rng_state(state["rng"]["torch"])
     if "cuda" in state["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])

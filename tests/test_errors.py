@@ -173,6 +173,13 @@ def test_unknown_profile_name(monkeypatch):
         profiles.get_profile("resnet18_fmnist")
 
 
+def test_bad_mixed_precision_setting(monkeypatch, tiny):
+    monkeypatch.setenv("CNNLAB_AMP", "fast")
+    with pytest.raises(ValueError, match=r"CNNLAB_AMP='fast': use 1 \(mixed precision .*\) "
+                                         r"or 0 \(fp32 everywhere\)"):
+        train.fit(models.create("lenet_bn"), tiny, epochs=1, progress=False)
+
+
 def test_unknown_chapter():
     with pytest.raises(ValueError, match=r"Unknown chapter 'resnet19'; known: .*resnet18_fmnist"):
         profiles.get_profile("resnet19", "quick")
@@ -289,6 +296,16 @@ def test_resume_with_other_settings(trained, tiny):
     with pytest.raises(CheckpointError, match="other ema/schedule settings"):
         train.fit(models.create("lenet_bn"), tiny, epochs=2, schedule="cosine",
                   resume=trained / "checkpoint.pt", progress=False)
+
+
+def test_resume_asking_for_more_epochs_than_the_schedule_spans(tiny, tmp_path):
+    ckpt = tmp_path / "checkpoint.pt"
+    train.fit(models.create("lenet_bn"), tiny, epochs=2, schedule="onecycle", seed=0,
+              checkpoint=ckpt, progress=False)
+    with pytest.raises(CheckpointError, match=r"schedule spans 2 epochs of 4 steps; this call "
+                                              r"asks for 5 epochs of 4 steps.*epochs=2"):
+        train.fit(models.create("lenet_bn"), tiny, epochs=5, schedule="onecycle",
+                  resume=ckpt, progress=False)
 
 
 def test_missing_checkpoint(tmp_path, tiny):

@@ -27,11 +27,13 @@ def tiny():
     return data.fashion_mnist(batch_size=32, train_per_class=16, test_per_class=8)
 
 
-def test_small_cnn_learns_on_real_data(subset):
+# Both precisions on every machine: the default picks one by the CPU (cnnlab.device).
+@pytest.mark.parametrize("amp, precision", [(False, "fp32"), (True, "bf16 autocast")])
+def test_small_cnn_learns_on_real_data(subset, amp, precision):
     seed_everything(0)
     net = models.create("lenet_bn")
     history = train.fit(net, subset, epochs=5, lr=0.1, optimizer="sgd", schedule="onecycle",
-                        device="cpu", progress=False)
+                        device="cpu", amp=amp, progress=False)
     assert len(history) == 5
     first, last = history[0], history[-1]
     assert last.test_acc >= 0.80, history  # chance is 0.10
@@ -39,9 +41,10 @@ def test_small_cnn_learns_on_real_data(subset):
     for row in history:
         assert 0 <= row.train_acc <= 1 and row.examples_per_s > 0 and row.seconds > 0
         assert row.device.startswith("cpu") and math.isfinite(row.train_loss)
+        assert row.device.endswith(f"threads, {precision})"), row.device
     assert history.column("epoch") == [1, 2, 3, 4, 5]
-    # evaluate() agrees with the history's last test accuracy.
-    assert train.evaluate(net, subset) == pytest.approx(last.test_acc)
+    # evaluate() in the same precision agrees with the history's last test accuracy.
+    assert train.evaluate(net, subset, amp=amp) == pytest.approx(last.test_acc)
 
 
 def test_save_load_gives_identical_predictions(tiny, tmp_path):
@@ -217,3 +220,39 @@ def test_layout_asked_of_fit_is_kept_through_evaluation(tiny):
     net2 = models.create("lenet_bn")
     train.fit(net2, tiny, epochs=1, device="cpu", progress=False)  # CPU default: channels_last
     assert second_conv(net2).is_contiguous(memory_format=torch.channels_last)
+
+
+def test_default_precision_follows_the_device_and_evaluate_follows_fit(tiny, monkeypatch):
+    for native, precision in [(True, "bf16 autocast"), (False, "fp32")]:
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        seed_everything(2)
+        net = models.create("lenet_bn")
+        history = train.fit(net, tiny, epochs=1, device="cpu", progress=False)
+        assert history[-1].device.endswith(f", {precision})")
+        # predict's default is fit's default, so the score is reproduced exactly.
+        assert train.evaluate(net, tiny) == history[-1].test_acc
+    monkeypatch.setenv("CNNLAB_AMP", "0")
+    assert train.fit(models.create("lenet_bn"), tiny, epochs=1, device="cpu",
+                     progress=False)[-1].device.endswith(", fp32)")
+
+
+def test_fp16_trains_with_a_gradient_scaler_that_is_checkpointed(subset, tmp_path, monkeypatch):
+    # fp16 is the choice on GPUs without native bf16 (e.g. a T4); CPU autocast runs it too.
+    monkeypatch.setattr(train, "amp_dtype_for", lambda device, amp=None: torch.float16)
+    seed_everything(0)
+    ckpt = tmp_path / "fp16.pt"
+    history = train.fit(models.create("lenet_bn"), subset, epochs=2, lr=0.1, optimizer="sgd",
+                        schedule="onecycle", device="cpu", checkpoint=ckpt, progress=False)
+    assert history[-1].device.endswith(", fp16 autocast)")
+    assert history[-1].test_acc > 0.6, history  # chance is 0.10
+    scaler_state = torch.load(ckpt, weights_only=True)["grad_scaler"]
+    assert scaler_state is not None and scaler_state["scale"] > 1  # the loss was scaled
+    # Resuming restores the scaler too; a schedule for another length is refused.
+    with pytest.raises(CheckpointError, match=r"spans 2 epochs of 51 steps; this call asks "
+                                              r"for 3 epochs of 51 steps.*resume with epochs=2"):
+        train.fit(models.create("lenet_bn"), subset, epochs=3, lr=0.1, optimizer="sgd",
+                  schedule="onecycle", device="cpu", resume=ckpt, progress=False)
+    resumed = train.fit(models.create("lenet_bn"), subset, epochs=2, lr=0.1, optimizer="sgd",
+                        schedule="onecycle", device="cpu", resume=ckpt, progress=False)
+    assert _without_times(resumed) == _without_times(history)  # nothing left to do

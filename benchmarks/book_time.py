@@ -95,6 +95,8 @@ def main(argv=None) -> dict:
         print(f"book_time: no notebooks under {' '.join(args.paths)}")
         return {}
     env = dict(os.environ)
+    if env.get("CNNLAB_DATA"):  # each notebook's kernel starts in the notebook's own folder
+        env["CNNLAB_DATA"] = str(Path(env["CNNLAB_DATA"]).expanduser().absolute())
     env["CNNLAB_PROFILE"] = args.profile or env.get("CNNLAB_PROFILE") or "quick"
     env.setdefault("MPLBACKEND", "Agg")
     rel = [str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p) for p in notebooks]
@@ -137,7 +139,9 @@ def main(argv=None) -> dict:
     details = {"profile": env["CNNLAB_PROFILE"], "notebooks": results,
                "separately": args.separately, "returncode": returncode,
                "pytest_args": extra, "load_average": load_average(), "note": args.note}
-    if args.record:
+    if args.record and (failed or returncode):
+        print("  not recorded: a run that failed measures nothing", flush=True)
+    elif args.record:
         record("book_time", round(wall, 1), "s (total wall time, quick profile)",
                device_description(device), details)
     status = f"FAILED {len(failed)} of {len(results)}; " if failed or returncode else ""

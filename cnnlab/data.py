@@ -197,7 +197,9 @@ def load_fashion_mnist(root: str | os.PathLike | None = None,
     if raw_dir is None and _download_allowed(download):
         raw_dir = _download(base)
     if raw_dir is None:
-        searched = ", ".join(str(p) for p in _raw_candidates(base))
+        # Absolute paths: a relative CNNLAB_DATA is read from the current folder, which in
+        # Jupyter is the notebook's folder, not the one the server was started in.
+        searched = ", ".join(str(p.absolute()) for p in _raw_candidates(base))
         names = ", ".join(f"{n}.gz" for n in FILES)
         raise DataNotFoundError(
             f"Fashion-MNIST not found. Looked in {searched} (from {why}) for {names}. "
@@ -215,7 +217,7 @@ def _download(base: Path) -> Path:
     except Exception as err:  # urllib, socket and HTTP errors all land here
         names = ", ".join(f"{n}.gz" for n in FILES)
         raise DataNotFoundError(
-            f"Fashion-MNIST is not in {base / 'FashionMNIST' / 'raw'} and the download "
+            f"Fashion-MNIST is not in {(base / 'FashionMNIST' / 'raw').absolute()} and the download "
             f"failed ({type(err).__name__}: {err}). If you are offline, copy {names} into "
             f"that folder or point CNNLAB_DATA at a folder that has FashionMNIST/raw/.") from err
     return base / "FashionMNIST" / "raw"

@@ -130,6 +130,18 @@ def test_data_missing_offline_never_touches_the_network(tmp_path, monkeypatch, n
     assert no_network == []  # not a single connection or DNS lookup was tried
 
 
+def test_relative_data_folder_is_named_by_its_absolute_path(tmp_path, monkeypatch, no_network):
+    # In Jupyter a relative CNNLAB_DATA is read from the notebook's folder: say where that is.
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.setenv("CNNLAB_DATA", "../shared/data")
+    monkeypatch.setenv("CNNLAB_OFFLINE", "1")
+    with pytest.raises(DataNotFoundError) as err:
+        data.fashion_mnist()
+    assert f"Looked in {tmp_path / 'notebooks' / '..' / 'shared' / 'data' / 'FashionMNIST' / 'raw'}, " \
+        in str(err.value)
+
+
 def test_data_missing_and_download_fails(tmp_path, monkeypatch, no_network):
     monkeypatch.delenv("CNNLAB_OFFLINE", raising=False)
     pytest.importorskip("torchvision")

@@ -87,8 +87,8 @@ class Profile:
 # Each chapter: the settings shared by both profiles, then what each profile changes.
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     # Seed 001: Adam, lr 1e-3, batch 256, 2 epochs on 28×28 images. The quick run keeps the
-    # recipe for 3 epochs on 600 images per class (26 s under nbmake on a quiet 2-core
-    # machine: benchmarks/results.json).
+    # recipe for 3 epochs on 600 images per class (the notebook: 28.2 s under nbmake in fp32,
+    # 24.7 s in bf16 on a quiet 2-core Zen 4; book_time in benchmarks/results.json).
     "resnet18_fmnist": {
         "common": dict(model="resnet18_fmnist", batch_size=256, lr=1e-3, optimizer="adam",
                        source="seed 001 (Adam, lr 0.001, batch 256, 2 epochs, 28×28)"),

@@ -8,10 +8,11 @@ bf16/fp16 arithmetic natively, ``channels_last`` everywhere:
 - Older CUDA GPUs (e.g. Colab's T4): fp16 autocast with a gradient scaler (fp16's
   narrow range underflows small gradients without one), ``cudnn.benchmark``.
 - A CPU with native bf16 instructions (AVX512-BF16 or AMX: AMD Zen 4 and later, Intel
-  Cooper Lake / Sapphire Rapids and later): bf16 autocast. Measured on a 2-vCPU AMD
-  EPYC (Zen 4), torch 2.14.1, a training step of d2l's ResNet-18 at 96 px, batch 128:
-  1.00 s in fp32, 0.46 s in bf16 (2.1×); 1.24× at 28 px; 1.25–1.9× for the
-  course's other networks, never slower.
+  Cooper Lake / Sapphire Rapids and later): bf16 autocast. ``benchmarks/precision.py``
+  on a 2-vCPU AMD EPYC (Zen 4), torch 2.14.1: a training step of the ResNet-18 at
+  96 px, batch 128, ran 1.58× faster than in fp32 (1.24× at 28 px), the chapters'
+  other networks 1.33–1.74× faster; only the tiny LeNet-BN was slower (0.86×), its
+  step too small for the casts to pay off.
 - Any other CPU (AVX2 only): fp32. bf16 there is emulated and a training step ran
   about 10× slower.
 

@@ -13,8 +13,8 @@ bf16/fp16 arithmetic natively, ``channels_last`` everywhere:
   96 px, batch 128, ran 1.58× faster than in fp32 (1.24× at 28 px), the chapters'
   other networks 1.33–1.74× faster; only the tiny LeNet-BN was slower (0.86×), its
   step too small for the casts to pay off.
-- Any other CPU (AVX2 only): fp32. bf16 there is emulated and a training step ran
-  about 10× slower.
+- Any other CPU (AVX2 only): fp32. bf16 there is emulated, and a ResNet-20 training
+  step ran about 10× slower (the course's notes on speed, measured on such a machine).
 
 Under autocast, BatchNorm, softmax and the loss still run in fp32.
 ``fit(amp=False)`` (or ``CNNLAB_AMP=0``) trains in fp32 anywhere.

@@ -231,7 +231,11 @@ def evaluate(model: nn.Module, data: ImageData | Batches, device: str | torch.de
     preds, labels = predict(model, data, device, tta_flip, channels_last, amp)
     counts = torch.stack([(preds == labels).sum(), torch.tensor(len(labels), device=preds.device)])
     distributed.all_reduce_sum(counts)
-    return (counts[0] / counts[1]).item()
+    correct, total = counts.tolist()
+    if total == 0:
+        raise ValueError("There are no test images to score (an empty test split): give the data "
+                         "a test split with at least one image, e.g. test_per_class >= 1.")
+    return correct / total
 
 
 # --------------------------------------------------------------------------- the loop
@@ -300,6 +304,9 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = best.cudnn_benchmark and not deterministic
 
+    if len(data.test.labels) == 0:  # say so now, not after the first epoch's training
+        raise ValueError("There are no test images to score (an empty test split): give the "
+                         "data a test split with at least one image, e.g. test_per_class >= 1.")
     train_batches = data.train.to(device)
     test_batches = data.test.to(device)
     if ctx.enabled:

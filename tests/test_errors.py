@@ -169,6 +169,18 @@ def test_corrupt_data_file(tmp_path):
 
 
 @needs_data
+def test_empty_test_split_is_refused_before_training():
+    empty_test = data.fashion_mnist(batch_size=10, train_per_class=5, test_per_class=0)
+    net = models.create("lenet_bn")
+    counter = _CountCalls(net)
+    with pytest.raises(ValueError, match=r"no test images to score .*test_per_class >= 1"):
+        train.fit(net, empty_test, epochs=1, progress=False)
+    assert counter.calls == 0  # refused before the first training step
+    with pytest.raises(ValueError, match="no test images to score"):
+        train.evaluate(net, empty_test)
+
+
+@needs_data
 def test_batch_size_larger_than_the_data_set():
     with pytest.raises(ValueError, match=r"batch size 256 is larger than the 100 examples") as err:
         data.fashion_mnist(batch_size=256, train_per_class=10)

@@ -85,6 +85,25 @@ def load_results(path: str | os.PathLike = RESULTS) -> list[dict]:
     return json.loads(path.read_text())
 
 
+def _write_results(records: list[dict], path: Path) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)  # atomic: a crash never leaves half a file
+
+
+def merge(other: str | os.PathLike, path: str | os.PathLike = RESULTS) -> list[dict]:
+    """Append the records of ``other`` (e.g. a results.json brought back from a GPU machine)
+    that ``path`` does not hold yet, in their order; return the ones added."""
+    path = Path(path)
+    records = load_results(path)
+    key = lambda r: json.dumps(r, sort_keys=True)  # noqa: E731  (identical record = same run)
+    seen = {key(r) for r in records}
+    added = [r for r in load_results(other) if key(r) not in seen]
+    if added:
+        _write_results(records + added, path)
+    return added
+
+
 def record(name: str, figure: float, unit: str, device: str, details: dict,
            path: str | os.PathLike = RESULTS) -> dict:
     """Append one record to ``results.json`` (written atomically) and return it."""
@@ -103,9 +122,7 @@ def record(name: str, figure: float, unit: str, device: str, details: dict,
     path = Path(path)
     records = load_results(path)
     records.append(entry)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    _write_results(records, path)
     print(f"recorded in {path.relative_to(REPO) if path.is_relative_to(REPO) else path}",
           flush=True)
     return entry
@@ -127,3 +144,10 @@ def warm_up(device, resize: int, batch_size: int) -> None:
         net = net.to(memory_format=fmt)
         net(x.contiguous(memory_format=fmt)).sum().backward()
     sync(device)
+
+
+if __name__ == "__main__":  # python benchmarks/_common.py merge FILE
+    if len(sys.argv) != 3 or sys.argv[1] != "merge":
+        sys.exit("usage: python benchmarks/_common.py merge RESULTS_JSON_FROM_ELSEWHERE")
+    for r in merge(sys.argv[2]):
+        print(f"added {r['name']} {r['figure']} ({r['device']}, {r['date']}, {r['commit']})")

@@ -64,3 +64,16 @@ def test_precision_compares_the_same_step_in_both_precisions(bench, capsys):
 def test_precision_refuses_a_model_it_does_not_know(bench):
     with pytest.raises(SystemExit):
         bench("precision").main(["--models", "resnet19"])
+
+
+def test_merge_appends_only_the_records_it_does_not_have(bench, tmp_path):
+    common = bench("_common")
+    ours, theirs = tmp_path / "ours.json", tmp_path / "theirs.json"
+    a, b, c = ({"name": n, "figure": f, "device": "d", "date": "t", "commit": "x"}
+               for n, f in [("trainer_vs_d2l", 2.2), ("precision", 1.4), ("trainer_vs_d2l", 9.9)])
+    common._write_results([a, b], ours)
+    common._write_results([a, b, c], theirs)  # a results.json brought back from a GPU machine
+    assert common.merge(theirs, ours) == [c]
+    assert common.load_results(ours) == [a, b, c]
+    assert common.merge(theirs, ours) == []  # merging twice adds nothing
+    assert common.load_results(ours) == [a, b, c]

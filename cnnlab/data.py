@@ -217,8 +217,8 @@ def _download(base: Path) -> Path:
     except Exception as err:  # urllib, socket and HTTP errors all land here
         names = ", ".join(f"{n}.gz" for n in FILES)
         raise DataNotFoundError(
-            f"Fashion-MNIST is not in {(base / 'FashionMNIST' / 'raw').absolute()} and the download "
-            f"failed ({type(err).__name__}: {err}). If you are offline, copy {names} into "
+            f"Fashion-MNIST is not in {(base / 'FashionMNIST' / 'raw').absolute()} and the "
+            f"download failed ({type(err).__name__}: {err}). If you are offline, copy {names} into "
             f"that folder or point CNNLAB_DATA at a folder that has FashionMNIST/raw/.") from err
     return base / "FashionMNIST" / "raw"
 

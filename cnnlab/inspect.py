@@ -334,7 +334,8 @@ class BenchResult:
     def __str__(self) -> str:
         mem = "n/a" if self.peak_memory_mib is None else f"{self.peak_memory_mib:.1f} MiB"
         return (f"{self.model} {self.mode} on {self.device}, batch {self.batch_size} "
-                f"{tuple(self.input_size[1:])}{', channels_last' if self.channels_last else ''}, {self.precision}: "
+                f"{tuple(self.input_size[1:])}{', channels_last' if self.channels_last else ''}, "
+                f"{self.precision}: "
                 f"{self.images_per_s:,.1f} img/s, {self.ms_per_batch:.2f} ms/batch, "
                 f"peak memory {mem}")
 

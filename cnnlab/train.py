@@ -454,7 +454,8 @@ def _restore(path, model, opt, scheduler, averaged, scaler,
         raise CheckpointError(f"{path} was written with other ema/schedule settings; "
                               f"resume with the same fit(...) arguments.")
     written = state.get("plan")
-    if scheduler is not None and written and (written["epochs"], written["steps_per_epoch"]) != plan:
+    if (scheduler is not None and written
+            and (written["epochs"], written["steps_per_epoch"]) != plan):
         raise CheckpointError(
             f"{path} was written by a run whose learning-rate schedule spans "
             f"{written['epochs']} epochs of {written['steps_per_epoch']} steps; this call asks "

@@ -15,8 +15,8 @@
 #
 # Then, here: merge the new records of $OUT/results.json into benchmarks/results.json
 # (.venv/bin/python benchmarks/_common.py merge FILE) and commit. One call of the device tool may
-# run 10 minutes: the full run takes about 5 on an H100 (3 repeats of trainer_vs_d2l,
-# d2l's 10 epochs at 28 px, the precision table).
+# run 10 minutes: the full run should take about 5 on an H100 (an estimate, never run:
+# 3 repeats of 300 trainer_vs_d2l steps, d2l's 10 epochs at 28 px, the precision table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +58,8 @@ run() {
             python3 benchmarks/precision.py --models lenet_bn --seconds 0.2 --repeats 1
         else
             local note="device tool run: benchmarks/gpu_session.sh run"
-            python3 benchmarks/trainer_vs_d2l.py --repeats 3 --record --note "$note"
+            # 300 steps (38,400 images): on a GPU 30 steps are over before d2l's workers warm up.
+            python3 benchmarks/trainer_vs_d2l.py --steps 300 --repeats 3 --record --note "$note"
             python3 benchmarks/time_to_accuracy.py --record --note "$note"
             python3 benchmarks/precision.py --record --note "$note"
         fi

@@ -220,6 +220,12 @@ def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.dev
     return torch.cat(preds), torch.cat(labels)
 
 
+def _require_test_images(count: int) -> None:
+    if count == 0:
+        raise ValueError("There are no test images to score (an empty test split): give the data "
+                         "a test split with at least one image, e.g. test_per_class >= 1.")
+
+
 def evaluate(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
              tta_flip: bool = False, channels_last: bool | None = None,
              amp: bool | None = None) -> float:
@@ -232,9 +238,7 @@ def evaluate(model: nn.Module, data: ImageData | Batches, device: str | torch.de
     counts = torch.stack([(preds == labels).sum(), torch.tensor(len(labels), device=preds.device)])
     distributed.all_reduce_sum(counts)
     correct, total = counts.tolist()
-    if total == 0:
-        raise ValueError("There are no test images to score (an empty test split): give the data "
-                         "a test split with at least one image, e.g. test_per_class >= 1.")
+    _require_test_images(total)
     return correct / total
 
 
@@ -304,9 +308,7 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = best.cudnn_benchmark and not deterministic
 
-    if len(data.test.labels) == 0:  # say so now, not after the first epoch's training
-        raise ValueError("There are no test images to score (an empty test split): give the "
-                         "data a test split with at least one image, e.g. test_per_class >= 1.")
+    _require_test_images(len(data.test.labels))  # now, not after a whole epoch of training
     train_batches = data.train.to(device)
     test_batches = data.test.to(device)
     if ctx.enabled:

@@ -14,7 +14,7 @@ SITE_TEST := _build/test-site
 
 # Progress bars as plain text while building (the pages drop stderr anyway).
 export CNNLAB_PROGRESS ?= text
-export MPLBACKEND ?= Agg
+
 
 .PHONY: book test unit notebooks lab clean install
 

@@ -1,20 +1,70 @@
-"""Plots the chapters share: training curves, image grids, feature maps."""
+"""Plots the chapters share: training curves, image grids, feature maps.
+
+In a notebook a figure appears below the cell. In a plain script each function
+opens a window when matplotlib has an interactive backend; on a headless machine it
+says so and asks for ``path=...``, which saves the figure instead (any format
+matplotlib writes: ``.png``, ``.svg``, ``.pdf``).
+
+>>> history.plot(path="curves.png")      # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
 from typing import Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import torch
 
-__all__ = ["curves", "images", "feature_maps"]
+__all__ = ["curves", "images", "feature_maps", "save_figure"]
+
+# matplotlib's built-in backends that draw to files only, never to a window.
+_FILE_ONLY_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
 
-def curves(history, ax=None, title: str | None = None):
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Save ``fig`` to ``path`` atomically (a temporary file, then a rename): an
+    interrupted save never leaves half a file where an older figure was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, bbox_inches="tight", dpi=150)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _deliver(fig, path: str | os.PathLike | None) -> None:
+    """Save the figure, let the notebook show it, or show it in a window."""
+    if path is not None:
+        save_figure(fig, path)
+        return
+    if "ipykernel" in sys.modules:      # Jupyter: the inline backend displays it
+        return
+    backend = matplotlib.get_backend().lower()
+    if backend in _FILE_ONLY_BACKENDS:
+        warnings.warn(f"matplotlib's backend {backend!r} cannot open a window, so this figure "
+                      "is not shown: pass path='figure.png' to save it to a file.", stacklevel=3)
+    else:
+        plt.show()
+
+
+def curves(history, ax=None, title: str | None = None,
+           path: str | os.PathLike | None = None):
     """Training loss, training accuracy and test accuracy per epoch on one axis.
 
     ``history`` is a :class:`cnnlab.train.History` (or a list of them to compare runs,
-    then only test accuracy is drawn, one line per run). Returns the axis.
+    then only test accuracy is drawn, one line per run). ``path`` saves the figure
+    there (see the module's docstring). Returns the axis.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
@@ -35,12 +85,15 @@ def curves(history, ax=None, title: str | None = None):
     ax.legend()
     if title:
         ax.set_title(title)
+    _deliver(ax.figure, path)
     return ax
 
 
 def images(x: torch.Tensor, labels: Sequence[str] | None = None, ncols: int = 8,
-           scale: float = 1.3, cmap: str = "gray"):
-    """A grid of images (``(N, H, W)`` or ``(N, C, H, W)``, any value range) with titles."""
+           scale: float = 1.3, cmap: str = "gray", path: str | os.PathLike | None = None):
+    """A grid of images (``(N, H, W)`` or ``(N, C, H, W)``, any value range) with titles.
+
+    ``path`` saves the figure there. Returns the figure."""
     x = x.detach().float().cpu()
     if x.dim() == 4:
         x = x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)
@@ -52,17 +105,19 @@ def images(x: torch.Tensor, labels: Sequence[str] | None = None, ncols: int = 8,
         ax.axis("off")
         if i < n:
             img = x[i]
-            ax.imshow((img - img.min()) / (img.max() - img.min() + 1e-8), cmap=cmap)
+            ax.imshow(((img - img.min()) / (img.max() - img.min() + 1e-8)).numpy(), cmap=cmap)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
     fig.tight_layout()
+    _deliver(fig, path)
     return fig
 
 
-def feature_maps(maps: torch.Tensor, n: int = 16, ncols: int = 8, scale: float = 1.1):
+def feature_maps(maps: torch.Tensor, n: int = 16, ncols: int = 8, scale: float = 1.1,
+                 path: str | os.PathLike | None = None):
     """The first ``n`` channels of one feature map ``(C, H, W)`` (or ``(1, C, H, W)``)."""
     maps = maps.detach().float().cpu()
     if maps.dim() == 4:
         maps = maps[0]
     return images(maps[:n], labels=[f"ch {i}" for i in range(min(n, len(maps)))],
-                  ncols=ncols, scale=scale, cmap="viridis")
+                  ncols=ncols, scale=scale, cmap="viridis", path=path)

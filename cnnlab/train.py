@@ -95,10 +95,10 @@ class History:
     def from_list(cls, rows: Iterable[dict]) -> "History":
         return cls([EpochStats(**r) for r in rows])
 
-    def plot(self, ax=None, title: str | None = None):
-        """Loss and accuracy curves (see :func:`cnnlab.plot.curves`)."""
+    def plot(self, ax=None, title: str | None = None, path=None):
+        """Loss and accuracy curves (see :func:`cnnlab.plot.curves`); ``path`` saves them."""
         from cnnlab.plot import curves
-        return curves(self, ax=ax, title=title)
+        return curves(self, ax=ax, title=title, path=path)
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.epochs)

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import matplotlib
 import pytest
 import torch
 
@@ -12,7 +13,9 @@ if not os.environ.get("CNNLAB_DATA") and _SHARED.is_dir():
     os.environ["CNNLAB_DATA"] = str(_SHARED)
 os.environ["CNNLAB_OFFLINE"] = "1"
 os.environ.setdefault("CNNLAB_PROGRESS", "off")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Agg for this process only: an MPLBACKEND variable would reach the notebook kernels
+# that nbmake starts and stop them from drawing inline figures.
+matplotlib.use("Agg")
 
 
 @pytest.fixture(scope="session")

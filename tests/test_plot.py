@@ -1,0 +1,41 @@
+"""Figures: saved atomically where asked, shown in a notebook, explained on a headless machine."""
+
+import warnings
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from cnnlab import plot
+from cnnlab.train import EpochStats, History
+
+
+def _history():
+    return History([EpochStats(epoch=e, train_loss=1.0 / e, train_acc=0.5 + 0.1 * e,
+                               test_acc=0.4 + 0.1 * e, examples_per_s=100.0, seconds=1.0,
+                               lr=1e-3, device="cpu") for e in range(1, 4)])
+
+
+def test_path_saves_a_png(tmp_path):
+    out = plot.images(torch.rand(4, 1, 8, 8), ["a", "b", "c", "d"], path=tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary file left"
+    plt.close(out)
+
+
+def test_headless_script_is_told_how_to_save(monkeypatch):
+    import sys
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    with pytest.warns(UserWarning, match="path='figure.png'"):
+        ax = _history().plot()
+    plt.close(ax.figure)
+
+
+def test_in_a_notebook_the_figure_is_left_to_the_inline_backend(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "ipykernel", sys.modules[__name__])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot.curves(_history(), title="t")
+    assert [line.get_label() for line in ax.get_lines()] == ["train loss", "train acc", "test acc"]
+    plt.close(ax.figure)

@@ -54,12 +54,18 @@ NOTEBOOK_PAGES = [p for p in PAGES if (ROOT / f"{p}.ipynb").is_file()]
 REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))["repository"]
 
 
-def find_chromium() -> str:
-    for candidate in (os.environ.get("CNNLAB_CHROMIUM"), "chromium", "chromium-browser"):
+def find_chromium() -> str | None:
+    """Debian's chromium, or $CNNLAB_CHROMIUM: an executable, or ``playwright`` for the
+    browser that ``python -m playwright install chromium`` downloads (None here)."""
+    wanted = os.environ.get("CNNLAB_CHROMIUM")
+    if wanted == "playwright":
+        return None
+    for candidate in (wanted, "chromium", "chromium-browser"):
         if candidate and shutil.which(candidate):
             return shutil.which(candidate)
     pytest.fail("The browser test needs Chromium: `apt-get install chromium` (Debian), or set "
-                "CNNLAB_CHROMIUM to a Chromium executable.", pytrace=False)
+                "CNNLAB_CHROMIUM to a Chromium executable (or to `playwright` after "
+                "`python -m playwright install chromium`).", pytrace=False)
 
 
 @pytest.fixture(scope="module")

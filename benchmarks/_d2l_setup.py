@@ -36,7 +36,6 @@ import types
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 PLACEHOLDERS: list[str] = []  # which modules import_d2l had to stand in for
 

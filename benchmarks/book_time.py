@@ -98,7 +98,6 @@ def main(argv=None) -> dict:
     if env.get("CNNLAB_DATA"):  # each notebook's kernel starts in the notebook's own folder
         env["CNNLAB_DATA"] = str(Path(env["CNNLAB_DATA"]).expanduser().absolute())
     env["CNNLAB_PROFILE"] = args.profile or env.get("CNNLAB_PROFILE") or "quick"
-    env.setdefault("MPLBACKEND", "Agg")
     rel = [str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p) for p in notebooks]
     import torch
     device = "cuda" if torch.cuda.is_available() and env.get("CNNLAB_DEVICE") != "cpu" else "cpu"

@@ -70,6 +70,13 @@ class NotebookRun:
         self.runs: dict[Path, tuple[str, float]] = {}
         self.problems: list[str] = []
 
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # A kernel inherits this process's environment: MPLBACKEND (set by anything
+        # imported earlier in the run, d2l's setup say) would stop it drawing inline
+        # figures, and the chapter pages would have none.
+        if Path(str(item.path)).suffix == ".ipynb":
+            os.environ.pop("MPLBACKEND", None)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         path = Path(report.fspath).resolve()
         if path.suffix != ".ipynb":

@@ -106,3 +106,19 @@ def test_a_notebook_of_the_toc_that_nbmake_skips_fails_the_run(tmp_path):
     assert run.returncode == 1, run.stdout
     assert "listed in" in run.stdout and "not executed" in run.stdout
     assert "_build/hidden.ipynb" in run.stdout
+
+
+@pytest.mark.slow
+def test_notebook_kernels_draw_inline_even_if_mplbackend_leaked(tmp_path):
+    """Anything imported earlier in the run may set MPLBACKEND=Agg; the kernels must
+    still draw inline, or no figure reaches the site."""
+    _notebook(tmp_path / "notebooks" / "fig.ipynb",
+              "import matplotlib\nassert 'inline' in matplotlib.get_backend(), matplotlib.get_backend()")
+    _toc(tmp_path, "notebooks/fig")
+    env_leak = {**os.environ, "MPLBACKEND": "Agg"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.notebook_run", "--nbmake",
+                          "-p", "no:cacheprovider", "--book-toc", str(tmp_path / "_toc.yml"),
+                          str(tmp_path / "notebooks")],
+                         cwd=tmp_path, env={**env_leak, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout

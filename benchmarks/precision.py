@@ -1,7 +1,7 @@
 """Mixed precision vs fp32: one training step of each chapter's network, on this device.
 
 The evidence behind :func:`cnnlab.device.settings_for`: for each network of the course
-at a Fashion-MNIST-sized input, ``cnnlab.inspect.benchmark(mode="train")`` times the same
+at a Fashion-MNIST-sized input, ``cnnlab.measure.benchmark(mode="train")`` times the same
 training step (forward, cross-entropy, backward, SGD with momentum; channels_last) in
 fp32 and under autocast with the lower precision given (default bf16), alternating the
 two ``--repeats`` times and keeping each one's fastest (shared machines are noisy).
@@ -40,12 +40,12 @@ NETWORKS = [
 
 def time_step(name: str, side: int, batch: int, device, amp_dtype, seconds: float) -> float:
     """Images per second of one training step, timed for about ``seconds``."""
-    from cnnlab import inspect
-    quick = inspect.benchmark(name, (1, side, side), batch_size=batch, device=device,
+    from cnnlab import measure
+    quick = measure.benchmark(name, (1, side, side), batch_size=batch, device=device,
                               mode="train", steps=1, warmup=1, channels_last=True,
                               amp_dtype=amp_dtype)
     steps = max(2, round(seconds * quick.images_per_s / batch))
-    return inspect.benchmark(name, (1, side, side), batch_size=batch, device=device,
+    return measure.benchmark(name, (1, side, side), batch_size=batch, device=device,
                              mode="train", steps=steps, warmup=1, channels_last=True,
                              amp_dtype=amp_dtype).images_per_s
 

@@ -7,7 +7,7 @@ The chapters use four pieces, each its own module:
 - :mod:`cnnlab.train` — ``fit`` / ``evaluate`` / checkpoints.
 - :mod:`cnnlab.profiles` — the ``full`` (GPU) and ``quick`` (CPU) training settings.
 
-plus :mod:`cnnlab.inspect` (summaries, FLOPs, throughput) and :mod:`cnnlab.plot`.
+plus :mod:`cnnlab.measure` (summaries, FLOPs, throughput) and :mod:`cnnlab.plot`.
 """
 
 from cnnlab.seeding import seed_everything

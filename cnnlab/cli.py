@@ -2,7 +2,7 @@
 
 A thin face over the package: every subcommand calls the same functions the
 chapters call (:func:`cnnlab.models.create`, :mod:`cnnlab.profiles`,
-:func:`cnnlab.data.fashion_mnist`, :func:`cnnlab.train.fit`, :mod:`cnnlab.inspect`).
+:func:`cnnlab.data.fashion_mnist`, :func:`cnnlab.train.fit`, :mod:`cnnlab.measure`).
 
 Examples::
 
@@ -136,19 +136,19 @@ def _build(args: argparse.Namespace):
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from cnnlab import inspect
+    from cnnlab import measure
     model, size = _build(args)
-    print(inspect.summary(model, (1, *size)))
+    print(measure.summary(model, (1, *size)))
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from cnnlab import inspect
+    from cnnlab import measure
     from cnnlab.device import amp_dtype_for, default_device, settings_for
     model, size = _build(args)
     device = default_device(args.device)
     for mode in (["train", "inference"] if args.mode == "both" else [args.mode]):
-        result = inspect.benchmark(model, size, batch_size=args.batch_size, device=device,
+        result = measure.benchmark(model, size, batch_size=args.batch_size, device=device,
                                    mode=mode, steps=args.steps,
                                    channels_last=settings_for(device).channels_last,
                                    amp_dtype=amp_dtype_for(device))
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Measure how many images per second MODEL trains on "
                                    "(forward, backward, step) or infers on, on random inputs, "
                                    "with the trainer's memory format for the device, and its "
-                                   "peak memory (see cnnlab.inspect.benchmark).")
+                                   "peak memory (see cnnlab.measure.benchmark).")
     model_args(p)
     p.add_argument("--batch-size", type=_positive_int, default=64, metavar="B",
                    help="images per step (default 64)")

@@ -3,10 +3,10 @@
 Every function takes a module or a registry name (built with
 :func:`cnnlab.models.create` and its default configuration)::
 
-    >>> from cnnlab import inspect
-    >>> inspect.count_parameters("resnet18_fmnist")
+    >>> from cnnlab import measure
+    >>> measure.count_parameters("resnet18_fmnist")
     11178378
-    >>> [tuple(s) for _, s in inspect.layer_shapes("resnet18_fmnist", (1, 1, 96, 96))][-1]
+    >>> [tuple(s) for _, s in measure.layer_shapes("resnet18_fmnist", (1, 1, 96, 96))][-1]
     (1, 10)
 
 * :func:`summary` — torchinfo's layer-by-layer table (output shape, parameters);
@@ -55,7 +55,7 @@ def _resolve(model: nn.Module | str, input_size: Sequence[int] | None,
     without ``input_size`` gets a Fashion-MNIST batch of one, (1, 1, 28, 28).
     """
     if isinstance(model, str):
-        from cnnlab import models  # imported late: inspect reads models, not the reverse
+        from cnnlab import models  # imported late: measure reads models, not the reverse
 
         spec = models.get_spec(model)
         name, module = model, models.create(model)

@@ -1,4 +1,4 @@
-"""cnnlab.inspect: layer table, stage shapes, parameter counts, FLOPs, benchmark."""
+"""cnnlab.measure: layer table, stage shapes, parameter counts, FLOPs, benchmark."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnlab import inspect as ins
+from cnnlab import measure as ins
 from cnnlab import models
 
 

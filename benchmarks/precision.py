@@ -25,17 +25,11 @@ import math
 import _common  # noqa: F401  (puts the repository on sys.path)
 from _common import device_description, load_average, record
 
-# (name, input side, batch): the chapters' networks at inputs a CPU trains in seconds.
-NETWORKS = [
-    ("resnet18_fmnist", 96, 128),  # trainer_vs_d2l's setting
-    ("resnet18_fmnist", 28, 256),  # the ResNet chapter's quick profile
-    ("lenet_bn", 28, 256),
-    ("alexnet_fmnist", 96, 64),
-    ("vgg11_fmnist", 64, 64),
-    ("nin", 96, 64),
-    ("googlenet_fmnist", 64, 64),
-    ("densenet_fmnist", 64, 64),
-]
+from cnnlab import chapters
+
+# (name, input side, batch): the chapters' networks at inputs a CPU trains in seconds,
+# as each chapter module declares them (BENCHMARK_INPUTS).
+NETWORKS = chapters.benchmark_inputs()
 
 
 def time_step(name: str, side: int, batch: int, device, amp_dtype, seconds: float) -> float:
@@ -55,7 +49,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--dtype", choices=["bf16", "fp16"], default="bf16",
                         help="the lower precision to compare with fp32 (default bf16)")
     parser.add_argument("--models", nargs="+", metavar="NAME",
-                        help="only these networks (default: all of the course's, see NETWORKS)")
+                        help="only these networks (default: every chapter's, see NETWORKS)")
     parser.add_argument("--seconds", type=float, default=3.0,
                         help="time each measurement for about this long (default 3)")
     parser.add_argument("--repeats", type=int, default=2,

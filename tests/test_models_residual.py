@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cnnlab import models
-from cnnlab.models import residual
+from cnnlab.chapters import resnet as residual
 
 SEED_001 = Path(__file__).parent / "seed_code" / "seed001_resnet_fmnist.py"
 

@@ -117,7 +117,9 @@ def get_profile(chapter: str, name: str | None = None) -> Profile:
     from cnnlab import chapters
     found = chapter if chapter in chapters.names() else chapters.chapter_of(chapter)
     if found is None or not chapters.profiles_of(found):
-        raise ValueError(f"Unknown chapter {chapter!r}; chapters with profiles: "
-                         f"{', '.join(list_chapters())}.")
+        known = [f"{c} (or the model it trains: "
+                 f"{', '.join(sorted({p.model for p in chapters.profiles_of(c).values()}))})"
+                 for c in list_chapters()]
+        raise ValueError(f"Unknown chapter {chapter!r}; known: {'; '.join(known)}.")
     name, reason = choose_profile_name(name)
     return chapters.profiles_of(found)[name].replace(chapter=found, name=name, reason=reason)

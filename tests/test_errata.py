@@ -193,14 +193,6 @@ def test_seed001_workers_without_main_guard_fail_under_spawn(tmp_path, monkeypat
     assert not (tmp_path / "ResNet18.params").exists()
 
 
-def test_seed001_network_is_the_registry_model():
-    seed = load_seed("seed001_resnet_fmnist", defs_only=True)
-    net = seed.resnet18(output=10, in_channels=1)
-    ours = models.create("resnet18_fmnist")
-    assert n_params(net) == n_params(ours) == 11_178_378
-    ours.load_state_dict(net.state_dict())  # same names: a ResNet18.params file loads
-
-
 # ============================================================ seed 002 (Keras)
 
 def _seed002_tree() -> ast.Module:

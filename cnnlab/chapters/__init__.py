@@ -33,11 +33,12 @@ __all__ = ["names", "module", "models_of", "chapter_of", "profiles_of", "benchma
            "init_cnn"]
 
 
-def _discover() -> dict[str, ModuleType]:
+def _discover(paths=__path__, package: str = __name__) -> dict[str, ModuleType]:
+    """Import every module of ``package`` (found in ``paths``) not starting with ``_``."""
     found = {}
-    for info in pkgutil.iter_modules(__path__):
+    for info in pkgutil.iter_modules(paths):
         if not info.name.startswith("_"):
-            found[info.name] = importlib.import_module(f"{__name__}.{info.name}")
+            found[info.name] = importlib.import_module(f"{package}.{info.name}")
     return dict(sorted(found.items()))
 
 

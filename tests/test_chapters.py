@@ -1,7 +1,8 @@
-"""cnnlab.chapters: one module per chapter, found and registered automatically; and the
-ResNet chapter's network against the code of the article "残差网络(ResNet)".
+"""cnnlab.chapters: one module per chapter, found and registered automatically; the
+ResNet chapter's building blocks.
 
-The d2l chapters' networks are checked against d2l itself in test_models_classic.py.
+The chapters' networks are checked against d2l itself in test_models_classic.py and the
+ResNet chapter's against the article "残差网络(ResNet)" in test_errata.py.
 """
 
 import inspect
@@ -16,7 +17,6 @@ from cnnlab.chapters import resnet
 from cnnlab.models import registry
 
 PACKAGE = Path(chapters.__file__).parent
-RESNET_ARTICLE = Path(__file__).parent / "seed_code" / "seed001_resnet_fmnist.py"
 
 
 # --------------------------------------------------------------------------- the registry
@@ -77,28 +77,6 @@ def test_benchmark_inputs_name_registered_models():
 
 
 # --------------------------------------------------------------------------- the ResNet chapter
-
-@pytest.fixture(scope="module")
-def article():
-    """The article's definitions, without the training run at the end of its script."""
-    source = RESNET_ARTICLE.read_text().split("\ndevice = torch.device(")[0]
-    namespace: dict = {}
-    exec(compile(source, str(RESNET_ARTICLE), "exec"), namespace)
-    return namespace
-
-
-@pytest.mark.parametrize("side", [28, 96])
-def test_articles_state_dict_loads_and_gives_identical_outputs(article, side):
-    torch.manual_seed(0)
-    theirs = article["resnet18"](output=10, in_channels=1).eval()
-    ours = models.create("resnet18_fmnist").eval()
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    assert count(ours) == count(theirs) == 11_178_378
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    ours.load_state_dict(theirs.state_dict(), strict=True)  # a 'ResNet18.params' file loads
-    x = torch.randn(2, 1, side, side)
-    torch.testing.assert_close(ours(x), theirs(x))
-
 
 @pytest.mark.parametrize("side", [1, 28, 96, 224])
 def test_output_shape(side):

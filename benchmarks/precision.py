@@ -92,10 +92,11 @@ def main(argv=None) -> dict:
         record("precision", round(mean, 2),
                f"x ({args.dtype} autocast images/s / fp32 images/s, geometric mean of a "
                f"training step over {len(rows)} networks)", device_description(device), details)
+    spread = f"min {min(ratios):.2f}x, max {max(ratios):.2f}x; {device.type}"
     networks_text = f"{len(rows)} network{'s' * (len(rows) != 1)}"
-    print(f"precision: {precision_name(low)} vs fp32 training step, geometric mean {mean:.2f}x "
-          f"over {networks_text} (min {min(ratios):.2f}x, max {max(ratios):.2f}x; "
-          f"{device.type})", flush=True)
+    headline = (f"precision: {precision_name(low)} vs fp32 training step, geometric mean "
+                f"{mean:.2f}x over {networks_text} ({spread})")
+    print(headline, flush=True)  # the headline, last
     return {"ratio": mean, **details}
 
 

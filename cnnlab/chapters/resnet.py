@@ -39,8 +39,8 @@ from cnnlab.profiles import Profile
 __all__ = ["Residual", "resnet_block", "GlobalAvgPool2d", "resnet18_fmnist", "PROFILES"]
 
 # The article's recipe: Adam, lr 0.001, batch 256, 2 epochs on 28×28 images. The quick
-# run keeps it for 3 epochs on 600 training and 200 test images per class, which trains
-# in well under a minute on two CPU cores.
+# run keeps the recipe for 3 epochs on 600 training and 200 test images per class: the
+# same experiment, smaller.
 FULL = Profile(model="resnet18_fmnist", epochs=2, batch_size=256, lr=1e-3, optimizer="adam",
                source='"残差网络(ResNet)" (Adam, lr 0.001, batch 256, 2 epochs, 28×28)')
 PROFILES = {

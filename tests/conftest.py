@@ -18,6 +18,11 @@ os.environ.setdefault("CNNLAB_PROGRESS", "off")
 matplotlib.use("Agg")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--site", metavar="HTML_DIR", default=None,
+                     help="a built site (e.g. _site-test/_build/html) for tests/site's browser test")
+
+
 @pytest.fixture(scope="session")
 def raw_dir() -> Path:
     """The folder with the four official Fashion-MNIST .gz files."""

@@ -3,16 +3,22 @@
 Used to author notebooks as readable Python; the .ipynb it writes is the source of
 truth that readers, Colab and nbmake open (committed without outputs).
 """
-import sys
+from pathlib import Path
+
 import nbformat
+import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-COLAB_SETUP = """\
+# The repository is named once, in _config.yml (its launch buttons use it too).
+REPOSITORY = yaml.safe_load((Path(__file__).resolve().parents[1] / "_config.yml")
+                            .read_text(encoding="utf8"))["repository"]["url"]
+
+COLAB_SETUP = f"""\
 # Colab / fresh environments: install cnnlab if it is missing (hidden on the site).
 try:
     import cnnlab
 except ModuleNotFoundError:
-    %pip install -q "cnnlab @ git+https://github.com/cnnlab/cnnlab"
+    %pip install -q "cnnlab @ git+{REPOSITORY}"
     import cnnlab"""
 
 

@@ -228,3 +228,175 @@ def copy_weights(src, dst) -> int:
         new[kd] = vs.detach().clone()
     dst.load_state_dict(new)
     return sum(p.numel() for p in dst.parameters())
+
+
+# --------------------------------------------------------------------------- the chapters' networks
+
+def chapter_networks() -> dict:
+    """d2l 1.0.3's networks of chapters 7 and 8, by the cnnlab registry name they match.
+
+    The library has LeNet (used as is); the other chapters' classes are not marked
+    ``@save`` in the book, so they are written here as the chapters write them (lazy
+    layers, minus the ``d2l.Classifier`` wrapper). Lazy layers get their shapes from
+    one forward pass. ``tests/test_models_classic.py`` checks cnnlab's chapter models
+    against these; this is the one copy of d2l's chapter code in the repository.
+    """
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+    d2l = import_d2l()
+
+    def d2l_lenet(num_classes=10):  # §7.6, in d2l's library
+        return d2l.LeNet(num_classes=num_classes).net
+
+    def d2l_bnlenet(num_classes=10):  # §8.5, BNLeNet
+        return nn.Sequential(
+            nn.LazyConv2d(6, kernel_size=5), nn.LazyBatchNorm2d(),
+            nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.LazyConv2d(16, kernel_size=5), nn.LazyBatchNorm2d(),
+            nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Flatten(), nn.LazyLinear(120), nn.LazyBatchNorm1d(),
+            nn.Sigmoid(), nn.LazyLinear(84), nn.LazyBatchNorm1d(),
+            nn.Sigmoid(), nn.LazyLinear(num_classes))
+
+    def d2l_alexnet(num_classes=10):  # §8.1
+        return nn.Sequential(
+            nn.LazyConv2d(96, kernel_size=11, stride=4, padding=1),
+            nn.ReLU(), nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.LazyConv2d(256, kernel_size=5, padding=2), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.LazyConv2d(384, kernel_size=3, padding=1), nn.ReLU(),
+            nn.LazyConv2d(384, kernel_size=3, padding=1), nn.ReLU(),
+            nn.LazyConv2d(256, kernel_size=3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2), nn.Flatten(),
+            nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(p=0.5),
+            nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(p=0.5),
+            nn.LazyLinear(num_classes))
+
+    def d2l_vgg_block(num_convs, out_channels):  # §8.2
+        layers = []
+        for _ in range(num_convs):
+            layers.append(nn.LazyConv2d(out_channels, kernel_size=3, padding=1))
+            layers.append(nn.ReLU())
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        return nn.Sequential(*layers)
+
+    def d2l_vgg(arch=((1, 16), (1, 32), (2, 64), (2, 128), (2, 128)), num_classes=10):
+        conv_blks = []
+        for (num_convs, out_channels) in arch:
+            conv_blks.append(d2l_vgg_block(num_convs, out_channels))
+        return nn.Sequential(
+            *conv_blks, nn.Flatten(),
+            nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(0.5),
+            nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(0.5),
+            nn.LazyLinear(num_classes))
+
+    def d2l_nin_block(out_channels, kernel_size, strides, padding):  # §8.3
+        return nn.Sequential(
+            nn.LazyConv2d(out_channels, kernel_size, strides, padding), nn.ReLU(),
+            nn.LazyConv2d(out_channels, kernel_size=1), nn.ReLU(),
+            nn.LazyConv2d(out_channels, kernel_size=1), nn.ReLU())
+
+    def d2l_nin(num_classes=10):
+        return nn.Sequential(
+            d2l_nin_block(96, kernel_size=11, strides=4, padding=0),
+            nn.MaxPool2d(3, stride=2),
+            d2l_nin_block(256, kernel_size=5, strides=1, padding=2),
+            nn.MaxPool2d(3, stride=2),
+            d2l_nin_block(384, kernel_size=3, strides=1, padding=1),
+            nn.MaxPool2d(3, stride=2),
+            nn.Dropout(0.5),
+            d2l_nin_block(num_classes, kernel_size=3, strides=1, padding=1),
+            nn.AdaptiveAvgPool2d((1, 1)),
+            nn.Flatten())
+
+    class D2LInception(nn.Module):  # §8.4
+        # c1--c4 are the number of output channels for each branch
+        def __init__(self, c1, c2, c3, c4, **kwargs):
+            super().__init__(**kwargs)
+            self.b1_1 = nn.LazyConv2d(c1, kernel_size=1)
+            self.b2_1 = nn.LazyConv2d(c2[0], kernel_size=1)
+            self.b2_2 = nn.LazyConv2d(c2[1], kernel_size=3, padding=1)
+            self.b3_1 = nn.LazyConv2d(c3[0], kernel_size=1)
+            self.b3_2 = nn.LazyConv2d(c3[1], kernel_size=5, padding=2)
+            self.b4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
+            self.b4_2 = nn.LazyConv2d(c4, kernel_size=1)
+
+        def forward(self, x):
+            b1 = F.relu(self.b1_1(x))
+            b2 = F.relu(self.b2_2(F.relu(self.b2_1(x))))
+            b3 = F.relu(self.b3_2(F.relu(self.b3_1(x))))
+            b4 = F.relu(self.b4_2(self.b4_1(x)))
+            return torch.cat((b1, b2, b3, b4), dim=1)
+
+    def d2l_googlenet(num_classes=10):
+        b1 = nn.Sequential(
+            nn.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
+            nn.ReLU(), nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        b2 = nn.Sequential(
+            nn.LazyConv2d(64, kernel_size=1), nn.ReLU(),
+            nn.LazyConv2d(192, kernel_size=3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        b3 = nn.Sequential(D2LInception(64, (96, 128), (16, 32), 32),
+                           D2LInception(128, (128, 192), (32, 96), 64),
+                           nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        b4 = nn.Sequential(D2LInception(192, (96, 208), (16, 48), 64),
+                           D2LInception(160, (112, 224), (24, 64), 64),
+                           D2LInception(128, (128, 256), (24, 64), 64),
+                           D2LInception(112, (144, 288), (32, 64), 64),
+                           D2LInception(256, (160, 320), (32, 128), 128),
+                           nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        b5 = nn.Sequential(D2LInception(256, (160, 320), (32, 128), 128),
+                           D2LInception(384, (192, 384), (48, 128), 128),
+                           nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
+        return nn.Sequential(b1, b2, b3, b4, b5, nn.LazyLinear(num_classes))
+
+    def d2l_conv_block(num_channels):  # §8.7
+        return nn.Sequential(
+            nn.LazyBatchNorm2d(), nn.ReLU(),
+            nn.LazyConv2d(num_channels, kernel_size=3, padding=1))
+
+    class D2LDenseBlock(nn.Module):
+        def __init__(self, num_convs, num_channels):
+            super().__init__()
+            layer = []
+            for i in range(num_convs):
+                layer.append(d2l_conv_block(num_channels))
+            self.net = nn.Sequential(*layer)
+
+        def forward(self, X):
+            for blk in self.net:
+                Y = blk(X)
+                # Concatenate input and output of each block along the channels
+                X = torch.cat((X, Y), dim=1)
+            return X
+
+    def d2l_transition_block(num_channels):
+        return nn.Sequential(
+            nn.LazyBatchNorm2d(), nn.ReLU(),
+            nn.LazyConv2d(num_channels, kernel_size=1),
+            nn.AvgPool2d(kernel_size=2, stride=2))
+
+    def d2l_densenet(num_channels=64, growth_rate=32, arch=(4, 4, 4, 4), num_classes=10):
+        net = nn.Sequential(nn.Sequential(
+            nn.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
+            nn.LazyBatchNorm2d(), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1)))
+        for i, num_convs in enumerate(arch):
+            net.add_module(f'dense_blk{i+1}', D2LDenseBlock(num_convs, growth_rate))
+            # The number of output channels in the previous dense block
+            num_channels += num_convs * growth_rate
+            # A transition layer that halves the number of channels is added
+            # between the dense blocks
+            if i != len(arch) - 1:
+                num_channels //= 2
+                net.add_module(f'tran_blk{i+1}', d2l_transition_block(num_channels))
+        net.add_module('last', nn.Sequential(
+            nn.LazyBatchNorm2d(), nn.ReLU(),
+            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
+            nn.LazyLinear(num_classes)))
+        return net
+
+    return {"alexnet_fmnist": d2l_alexnet, "vgg11_fmnist": d2l_vgg, "nin": d2l_nin,
+            "googlenet_fmnist": d2l_googlenet, "lenet": d2l_lenet, "lenet_bn": d2l_bnlenet,
+            "densenet_fmnist": d2l_densenet}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speed benchmarks on a lent GPU machine, in two steps (issue #6's GPU figures).
+# The speed benchmarks on a lent GPU machine, in two steps (the GPU figures of README.md).
 #
 # The GPU machine has PyTorch, torchvision, matplotlib, pandas, scipy and tqdm but no
 # network, no d2l, torchinfo or IPython, and no copy of the data; this script packs

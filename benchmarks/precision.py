@@ -1,7 +1,7 @@
 """Mixed precision vs fp32: one training step of each chapter's network, on this device.
 
 The evidence behind :func:`cnnlab.device.settings_for`: for each network of the course
-at a Fashion-MNIST-sized input, ``cnnlab.inspect.benchmark(mode="train")`` times the same
+at a Fashion-MNIST-sized input, ``cnnlab.measure.benchmark(mode="train")`` times the same
 training step (forward, cross-entropy, backward, SGD with momentum; channels_last) in
 fp32 and under autocast with the lower precision given (default bf16), alternating the
 two ``--repeats`` times and keeping each one's fastest (shared machines are noisy).
@@ -25,27 +25,21 @@ import math
 import _common  # noqa: F401  (puts the repository on sys.path)
 from _common import device_description, load_average, record
 
-# (name, input side, batch): the chapters' networks at inputs a CPU trains in seconds.
-NETWORKS = [
-    ("resnet18_fmnist", 96, 128),  # trainer_vs_d2l's setting
-    ("resnet18_fmnist", 28, 256),  # the ResNet chapter's quick profile
-    ("lenet_bn", 28, 256),
-    ("alexnet_fmnist", 96, 64),
-    ("vgg11_fmnist", 64, 64),
-    ("nin", 96, 64),
-    ("googlenet_fmnist", 64, 64),
-    ("densenet_fmnist", 64, 64),
-]
+from cnnlab import chapters
+
+# (name, input side, batch): the chapters' networks at inputs a CPU trains in seconds,
+# as each chapter module declares them (BENCHMARK_INPUTS).
+NETWORKS = chapters.benchmark_inputs()
 
 
 def time_step(name: str, side: int, batch: int, device, amp_dtype, seconds: float) -> float:
     """Images per second of one training step, timed for about ``seconds``."""
-    from cnnlab import inspect
-    quick = inspect.benchmark(name, (1, side, side), batch_size=batch, device=device,
+    from cnnlab import measure
+    quick = measure.benchmark(name, (1, side, side), batch_size=batch, device=device,
                               mode="train", steps=1, warmup=1, channels_last=True,
                               amp_dtype=amp_dtype)
     steps = max(2, round(seconds * quick.images_per_s / batch))
-    return inspect.benchmark(name, (1, side, side), batch_size=batch, device=device,
+    return measure.benchmark(name, (1, side, side), batch_size=batch, device=device,
                              mode="train", steps=steps, warmup=1, channels_last=True,
                              amp_dtype=amp_dtype).images_per_s
 
@@ -55,7 +49,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--dtype", choices=["bf16", "fp16"], default="bf16",
                         help="the lower precision to compare with fp32 (default bf16)")
     parser.add_argument("--models", nargs="+", metavar="NAME",
-                        help="only these networks (default: all of the course's, see NETWORKS)")
+                        help="only these networks (default: every chapter's, see NETWORKS)")
     parser.add_argument("--seconds", type=float, default=3.0,
                         help="time each measurement for about this long (default 3)")
     parser.add_argument("--repeats", type=int, default=2,
@@ -98,10 +92,11 @@ def main(argv=None) -> dict:
         record("precision", round(mean, 2),
                f"x ({args.dtype} autocast images/s / fp32 images/s, geometric mean of a "
                f"training step over {len(rows)} networks)", device_description(device), details)
+    spread = f"min {min(ratios):.2f}x, max {max(ratios):.2f}x; {device.type}"
     networks_text = f"{len(rows)} network{'s' * (len(rows) != 1)}"
-    print(f"precision: {precision_name(low)} vs fp32 training step, geometric mean {mean:.2f}x "
-          f"over {networks_text} (min {min(ratios):.2f}x, max {max(ratios):.2f}x; "
-          f"{device.type})", flush=True)
+    headline = (f"precision: {precision_name(low)} vs fp32 training step, geometric mean "
+                f"{mean:.2f}x over {networks_text} ({spread})")
+    print(headline, flush=True)  # the headline, last
     return {"ratio": mean, **details}
 
 

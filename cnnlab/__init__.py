@@ -1,13 +1,20 @@
 """cnnlab: the package behind the course on modern convolutional networks.
 
-The chapters use four pieces, each its own module:
-
+- :mod:`cnnlab.chapters` — one module per chapter: its networks written flat, d2l-style,
+  and its ``full``/``quick`` training profiles. A new chapter is one module plus a notebook.
+- :mod:`cnnlab.models` — the exact zoo and the registry: ``models.create(name, seed=0)``
+  builds any network of the course, the chapters' included.
 - :mod:`cnnlab.data` — Fashion-MNIST held as tensors on the training device.
-- :mod:`cnnlab.models` — every architecture of the course, by name.
-- :mod:`cnnlab.train` — ``fit`` / ``evaluate`` / checkpoints.
-- :mod:`cnnlab.profiles` — the ``full`` (GPU) and ``quick`` (CPU) training settings.
+- :mod:`cnnlab.train` — ``fit`` / ``evaluate`` / ``predict``; :mod:`cnnlab.checkpoint`
+  the files they write.
+- :mod:`cnnlab.profiles` — which profile a chapter runs, and why.
+- :mod:`cnnlab.device` — device and precision, decided once; :mod:`cnnlab.settings`
+  — every environment variable the package reads.
+- :mod:`cnnlab.measure` (layer tables, parameters, FLOPs, throughput) and
+  :mod:`cnnlab.plot` (curves, image grids, feature maps).
 
-plus :mod:`cnnlab.inspect` (summaries, FLOPs, throughput) and :mod:`cnnlab.plot`.
+Seeding: ``models.create(name, seed=...)`` seeds the initial weights;
+``fit(seed=...)`` the training (shuffling, dropout). Both call :func:`seed_everything`.
 """
 
 from cnnlab.seeding import seed_everything

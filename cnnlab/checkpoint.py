@@ -1,5 +1,10 @@
 """Saving and loading parameters and training checkpoints, safely.
 
+A training checkpoint (:func:`save_checkpoint`, written by :func:`cnnlab.train.fit`
+after every epoch) holds the model, the optimiser, the schedule, the EMA weights, the
+gradient scaler, the history so far and the random number generators' states, so
+:func:`restore_checkpoint` continues a run exactly where it stopped.
+
 Writes are atomic (a temporary file in the same folder, then ``os.replace``), so an
 interrupted save never destroys the previous file. Loads use ``weights_only=True``
 (no arbitrary code from a downloaded file) and check every key and shape before
@@ -18,7 +23,8 @@ import torch
 from torch import nn
 
 __all__ = ["CheckpointError", "atomic_save", "safe_load", "save_parameters", "model_name",
-           "load_parameters", "check_state_dict", "unwrap"]
+           "load_parameters", "check_state_dict", "unwrap", "save_checkpoint",
+           "restore_checkpoint"]
 
 
 class CheckpointError(RuntimeError):
@@ -122,3 +128,76 @@ def load_parameters(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     check_state_dict(model, state, source=str(path))
     unwrap(model).load_state_dict(state)
     return model
+
+
+# --------------------------------------------------------------------------- training checkpoints
+
+FORMAT = "cnnlab-checkpoint-1"
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def save_checkpoint(path: str | os.PathLike, epoch: int, model: nn.Module, optimizer,
+                    scheduler, ema, scaler, history: list[dict],
+                    plan: tuple[int, int]) -> Path:
+    """Write everything :func:`restore_checkpoint` needs to continue a run after ``epoch``.
+
+    ``plan`` is (epochs, steps per epoch): what the learning-rate schedule spans.
+    ``ema`` is the ``AveragedModel`` (or None), ``history`` the epochs' rows so far.
+    """
+    return atomic_save({
+        "format": FORMAT,
+        "epoch": epoch,
+        "plan": {"epochs": plan[0], "steps_per_epoch": plan[1]},
+        "model": unwrap(model).state_dict(),
+        "model_class": type(unwrap(model)).__name__,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "ema": ema.state_dict() if ema is not None else None,
+        "grad_scaler": scaler.state_dict() if scaler.is_enabled() else None,
+        "history": history,
+        "rng": _rng_state(),
+    }, path)
+
+
+def restore_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer, scheduler, ema,
+                       scaler, plan: tuple[int, int]) -> tuple[int, list[dict]]:
+    """Load a checkpoint written by :func:`save_checkpoint` into the run's objects.
+
+    Everything is checked before anything changes. Returns the epochs done and the
+    history rows.
+    """
+    state = safe_load(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a checkpoint written by cnnlab.train.fit "
+                              f"(for bare parameters use cnnlab.train.load_parameters).")
+    check_state_dict(model, state["model"], source=str(path))
+    if (state["ema"] is None) != (ema is None) or (state["scheduler"] is None) != (scheduler is None):
+        raise CheckpointError(f"{path} was written with other ema/schedule settings; "
+                              f"resume with the same fit(...) arguments.")
+    written = state.get("plan")
+    if (scheduler is not None and written
+            and (written["epochs"], written["steps_per_epoch"]) != plan):
+        raise CheckpointError(
+            f"{path} was written by a run whose learning-rate schedule spans "
+            f"{written['epochs']} epochs of {written['steps_per_epoch']} steps; this call asks "
+            f"for {plan[0]} epochs of {plan[1]} steps. A schedule cannot be stretched "
+            f"mid-run: resume with epochs={written['epochs']} and the same data and batch "
+            f"size, or start a new run for {plan[0]} epochs.")
+    unwrap(model).load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if ema is not None:
+        ema.load_state_dict(state["ema"])
+    if scaler.is_enabled() and state.get("grad_scaler"):
+        scaler.load_state_dict(state["grad_scaler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    if "cuda" in state["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    return state["epoch"], state["history"]

@@ -2,7 +2,8 @@
 
 A thin face over the package: every subcommand calls the same functions the
 chapters call (:func:`cnnlab.models.create`, :mod:`cnnlab.profiles`,
-:func:`cnnlab.data.fashion_mnist`, :func:`cnnlab.train.fit`, :mod:`cnnlab.inspect`).
+:func:`cnnlab.data.fashion_mnist`, :func:`cnnlab.train.fit`, :mod:`cnnlab.measure`);
+the chapters' profiles come from :mod:`cnnlab.chapters` through :mod:`cnnlab.profiles`.
 
 Examples::
 
@@ -88,18 +89,14 @@ def _resolve_input(name: str, dims: tuple[int, ...] | None) -> tuple[int, int, i
 
 def _is_main_process() -> bool:
     """Rank 0 under ``torchrun`` (or a plain run): the one that prints and writes files."""
-    return int(os.environ.get("RANK", "0")) == 0
+    from cnnlab import settings
+    return settings.rank() == 0
 
 
 def _chapter_for(model: str) -> str | None:
-    """The chapter (in :data:`cnnlab.profiles.CHAPTERS`) that trains ``model``, if any."""
-    from cnnlab import profiles
-    if model in profiles.CHAPTERS:
-        return model
-    for chapter, settings in profiles.CHAPTERS.items():
-        if settings["common"].get("model") == model:
-            return chapter
-    return None
+    """The chapter whose profiles train ``model`` (see :mod:`cnnlab.chapters`), if any."""
+    from cnnlab import chapters
+    return chapters.chapter_of(model)
 
 
 def _one_line(err: BaseException) -> str:
@@ -136,19 +133,19 @@ def _build(args: argparse.Namespace):
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from cnnlab import inspect
+    from cnnlab import measure
     model, size = _build(args)
-    print(inspect.summary(model, (1, *size)))
+    print(measure.summary(model, (1, *size)))
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from cnnlab import inspect
+    from cnnlab import measure
     from cnnlab.device import amp_dtype_for, default_device, settings_for
     model, size = _build(args)
     device = default_device(args.device)
     for mode in (["train", "inference"] if args.mode == "both" else [args.mode]):
-        result = inspect.benchmark(model, size, batch_size=args.batch_size, device=device,
+        result = measure.benchmark(model, size, batch_size=args.batch_size, device=device,
                                    mode=mode, steps=args.steps,
                                    channels_last=settings_for(device).channels_last,
                                    amp_dtype=amp_dtype_for(device))
@@ -157,7 +154,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cnnlab import data as cdata, models, profiles, seed_everything, train
+    from cnnlab import data as cdata, models, profiles, settings, train
 
     spec = models.get_spec(args.model)  # unknown names fail here, before any data is read
     out = Path(args.out if args.out is not None else Path("runs") / args.model)
@@ -203,15 +200,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{fit_kwargs['optimizer']} lr {fit_kwargs['lr']:g} (override with --epochs, --lr, "
             f"--optimizer).")
     say(f"Data: {data.description}.")
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    world_size = settings.world_size()
     if world_size > 1:
         say(f"DistributedDataParallel over {world_size} processes: each step sees "
             f"{world_size} × {data.train.batch_size} = {world_size * data.train.batch_size} "
             f"images (the learning rate is not rescaled).")
 
-    seed_everything(args.seed)
     model = models.create(args.model, num_classes=FASHION_MNIST_CLASSES,
-                          in_channels=FASHION_MNIST_CHANNELS)
+                          in_channels=FASHION_MNIST_CHANNELS, seed=args.seed)
     n_params = sum(p.numel() for p in model.parameters())
     say(f"Model: {args.model}, {n_params:,} parameters.")
     if resume is not None:
@@ -277,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Measure how many images per second MODEL trains on "
                                    "(forward, backward, step) or infers on, on random inputs, "
                                    "with the trainer's memory format for the device, and its "
-                                   "peak memory (see cnnlab.inspect.benchmark).")
+                                   "peak memory (see cnnlab.measure.benchmark).")
     model_args(p)
     p.add_argument("--batch-size", type=_positive_int, default=64, metavar="B",
                    help="images per step (default 64)")

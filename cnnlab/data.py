@@ -34,6 +34,8 @@ from typing import Iterator
 import torch
 from torch.nn import functional as F
 
+from cnnlab import settings
+
 __all__ = [
     "CLASSES", "FILES", "DataNotFoundError", "CorruptDataError", "FashionMNIST", "Batches",
     "ImageData", "load_fashion_mnist", "fashion_mnist", "stratified_indices", "data_dirs",
@@ -68,16 +70,15 @@ class CorruptDataError(ValueError):
 # --------------------------------------------------------------------------- finding files
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "cnnlab"
+    return settings.cache_home() / "cnnlab"
 
 
 def data_dirs(root: str | os.PathLike | None = None) -> tuple[Path, str]:
     """The data root to use and why: explicit ``root``, ``$CNNLAB_DATA``, or the cache."""
     if root is not None:
         return Path(root).expanduser(), "the root you passed"
-    if os.environ.get("CNNLAB_DATA"):
-        return Path(os.environ["CNNLAB_DATA"]).expanduser(), "$CNNLAB_DATA"
+    if settings.data_root() is not None:
+        return settings.data_root(), "$CNNLAB_DATA"
     return _cache_dir(), "the per-user cache (set CNNLAB_DATA or pass root= to change it)"
 
 
@@ -103,7 +104,7 @@ def _file_for(folder: Path, name: str) -> Path | None:
 def _download_allowed(download: bool | None) -> bool:
     if download is not None:
         return download
-    return os.environ.get("CNNLAB_OFFLINE", "").lower() not in {"1", "true", "yes"}
+    return not settings.offline()
 
 
 # --------------------------------------------------------------------------- reading files

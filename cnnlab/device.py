@@ -23,10 +23,11 @@ Under autocast, BatchNorm, softmax and the loss still run in fp32.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
+
+from cnnlab import settings
 
 __all__ = ["default_device", "DeviceSettings", "settings_for", "cpu_has_native_bf16",
            "amp_dtype_for", "precision_name"]
@@ -36,8 +37,8 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     """``device`` if given, else ``$CNNLAB_DEVICE``, else CUDA when present, else CPU."""
     if device is not None:
         return torch.device(device)
-    if os.environ.get("CNNLAB_DEVICE"):
-        return torch.device(os.environ["CNNLAB_DEVICE"])
+    if settings.device():
+        return torch.device(settings.device())
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -70,12 +71,8 @@ def settings_for(device: torch.device) -> DeviceSettings:
 def amp_dtype_for(device: torch.device, amp: bool | None = None) -> torch.dtype | None:
     """The autocast dtype to use: ``amp=None`` the device's best (``$CNNLAB_AMP=0|1``
     overrides it), ``False`` none (fp32), ``True`` the device's, or bf16 where it has none."""
-    if amp is None and os.environ.get("CNNLAB_AMP", "").strip():
-        value = os.environ["CNNLAB_AMP"].strip().lower()
-        if value not in ("0", "1", "false", "true", "off", "on"):
-            raise ValueError(f"CNNLAB_AMP={os.environ['CNNLAB_AMP']!r}: use 1 (mixed precision "
-                             f"where the device supports it) or 0 (fp32 everywhere).")
-        amp = value in ("1", "true", "on")
+    if amp is None:
+        amp = settings.amp()
     best = settings_for(device).amp_dtype
     if amp is None:
         return best

@@ -8,11 +8,12 @@ gloo on CPUs) so the trainer can wrap the model in PyTorch's own
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from cnnlab import settings
 
 __all__ = ["DistContext", "context", "all_reduce_sum"]
 
@@ -36,14 +37,13 @@ class DistContext:
 def context(device: torch.device) -> DistContext:
     """The current process's place in the run, starting the process group if needed."""
     if dist.is_available() and dist.is_initialized():
-        return DistContext(dist.get_rank(), dist.get_world_size(),
-                           int(os.environ.get("LOCAL_RANK", 0)))
-    world_size = int(os.environ.get("WORLD_SIZE", 1))
+        return DistContext(dist.get_rank(), dist.get_world_size(), settings.local_rank())
+    world_size = settings.world_size()
     if world_size <= 1:
         return DistContext()
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(backend=backend)
-    return DistContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+    return DistContext(dist.get_rank(), dist.get_world_size(), settings.local_rank())
 
 
 def all_reduce_sum(*tensors: torch.Tensor) -> None:

@@ -59,21 +59,25 @@ def _deliver(fig, path: str | os.PathLike | None) -> None:
 
 
 def curves(history, ax=None, title: str | None = None,
-           path: str | os.PathLike | None = None):
-    """Training loss, training accuracy and test accuracy per epoch on one axis.
+           path: str | os.PathLike | None = None, metric: str = "test_acc"):
+    """Training curves of one run, or one metric of several runs to compare.
 
-    ``history`` is a :class:`cnnlab.train.History` (or a list of them to compare runs,
-    then only test accuracy is drawn, one line per run). ``path`` saves the figure
-    there (see the module's docstring). Returns the axis.
+    ``history`` is a :class:`cnnlab.train.History`: its training loss, training
+    accuracy and test accuracy per epoch on one axis. Or a list of them: ``metric``
+    (default ``"test_acc"``; any :class:`cnnlab.train.EpochStats` field) per epoch, one
+    line per run, named by each history's ``label``. ``path`` saves the figure there
+    (see the module's docstring). Returns the axis.
+
+    >>> curves([quick, full], metric="train_loss")   # doctest: +SKIP
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     runs = history if isinstance(history, (list, tuple)) else None
     if runs is not None:
         for i, run in enumerate(runs):
-            ax.plot(run.column("epoch"), run.column("test_acc"), marker="o",
+            ax.plot(run.column("epoch"), run.column(metric), marker="o",
                     label=getattr(run, "label", None) or f"run {i + 1}")
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel(metric.replace("_acc", " accuracy").replace("_", " "))
     else:
         epochs = history.column("epoch")
         ax.plot(epochs, history.column("train_loss"), marker="o", label="train loss")

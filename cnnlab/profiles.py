@@ -1,27 +1,29 @@
-"""Training profiles: every chapter's settings as ``full`` (GPU) and ``quick`` (CPU).
+"""How a chapter's training profile is chosen, and why.
 
-``full`` is the published recipe of the chapter's source; ``quick`` is a short CPU
-run (about two minutes or less on two cores) on a stratified subset, with fewer
-epochs — a smaller experiment, not a faked one: the chapter prints which ran.
+Each chapter module declares its profiles as data
+(``PROFILES = {"full": Profile(...), "quick": Profile(...)}`` in
+:mod:`cnnlab.chapters`): ``full`` is the published recipe of the chapter's source;
+``quick`` is a short CPU run on a stratified subset with fewer epochs — a smaller
+experiment, not a faked one: the chapter prints which ran.
 
 Which one: the ``name`` you pass, else ``$CNNLAB_PROFILE``, else ``full`` when CUDA is
 available and ``quick`` otherwise.
 
->>> p = get_profile("resnet18_fmnist", "quick")
->>> p.name, p.epochs
-('quick', 3)
+>>> p = get_profile("resnet", "quick")      # the chapter, or the model it trains
+>>> p.name, p.epochs, p.model
+('quick', 3, 'resnet18_fmnist')
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-__all__ = ["Profile", "PROFILE_NAMES", "CHAPTERS", "get_profile", "choose_profile_name",
-           "list_chapters"]
+from cnnlab import settings
+
+__all__ = ["Profile", "PROFILE_NAMES", "get_profile", "choose_profile_name", "list_chapters"]
 
 PROFILE_NAMES = ("full", "quick")
 
@@ -31,15 +33,16 @@ class Profile:
     """One chapter's training settings under one profile.
 
     ``data()`` builds the chapter's data, ``fit_kwargs()`` the arguments for
-    :func:`cnnlab.train.fit`; ``reason`` says why this profile was chosen.
+    :func:`cnnlab.train.fit`. A chapter writes the settings; :func:`get_profile` fills
+    in ``chapter``, ``name`` and ``reason`` (why this profile was chosen).
     """
 
-    chapter: str
-    name: str
     model: str
     epochs: int
     batch_size: int
     lr: float
+    chapter: str = ""
+    name: str = ""
     optimizer: str = "adam"
     resize: int | None = None
     train_per_class: int | None = None
@@ -84,29 +87,17 @@ class Profile:
     __str__ = describe
 
 
-# Each chapter: the settings shared by both profiles, then what each profile changes.
-CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
-    # Seed 001: Adam, lr 1e-3, batch 256, 2 epochs on 28×28 images. The quick run keeps the
-    # recipe for 3 epochs on 600 images per class (the notebook: 28.2 s under nbmake in fp32,
-    # 24.7 s in bf16 on a quiet 2-core Zen 4; book_time in benchmarks/results.json).
-    "resnet18_fmnist": {
-        "common": dict(model="resnet18_fmnist", batch_size=256, lr=1e-3, optimizer="adam",
-                       source="seed 001 (Adam, lr 0.001, batch 256, 2 epochs, 28×28)"),
-        "full": dict(epochs=2),
-        "quick": dict(epochs=3, train_per_class=600, test_per_class=200),
-    },
-}
-
-
 def list_chapters() -> list[str]:
-    return sorted(CHAPTERS)
+    """The chapters that have profiles (see :mod:`cnnlab.chapters`)."""
+    from cnnlab import chapters
+    return [c for c in chapters.names() if chapters.profiles_of(c)]
 
 
 def choose_profile_name(name: str | None = None,
                         cuda_available: bool | None = None) -> tuple[str, str]:
     """The profile name to use and the reason, as described in the module docstring."""
-    if name is None and os.environ.get("CNNLAB_PROFILE"):
-        name, reason = os.environ["CNNLAB_PROFILE"], "set by $CNNLAB_PROFILE"
+    if name is None and settings.profile():
+        name, reason = settings.profile(), "set by $CNNLAB_PROFILE"
     elif name is not None:
         reason = "asked for explicitly"
     else:
@@ -121,9 +112,14 @@ def choose_profile_name(name: str | None = None,
 
 
 def get_profile(chapter: str, name: str | None = None) -> Profile:
-    """The :class:`Profile` of ``chapter`` (see :func:`list_chapters`) under ``name``."""
-    if chapter not in CHAPTERS:
-        raise ValueError(f"Unknown chapter {chapter!r}; known: {', '.join(list_chapters())}.")
+    """The :class:`Profile` of ``chapter`` (a name from :func:`list_chapters`, or the
+    model a chapter trains, e.g. ``"resnet18_fmnist"``) under ``name``."""
+    from cnnlab import chapters
+    found = chapter if chapter in chapters.names() else chapters.chapter_of(chapter)
+    if found is None or not chapters.profiles_of(found):
+        known = [f"{c} (or the model it trains: "
+                 f"{', '.join(sorted({p.model for p in chapters.profiles_of(c).values()}))})"
+                 for c in list_chapters()]
+        raise ValueError(f"Unknown chapter {chapter!r}; known: {'; '.join(known)}.")
     name, reason = choose_profile_name(name)
-    settings = {**CHAPTERS[chapter]["common"], **CHAPTERS[chapter][name]}
-    return Profile(chapter=chapter, name=name, reason=reason, **settings)
+    return chapters.profiles_of(found)[name].replace(chapter=found, name=name, reason=reason)

@@ -17,7 +17,7 @@ def show_source(obj: Any):
 
     Example (in a notebook)::
 
-        from cnnlab.models.residual import Residual
+        from cnnlab.chapters.resnet import Residual
         cnnlab.show_source(Residual)
     """
     code = source_of(obj)

@@ -31,9 +31,9 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from cnnlab import distributed
-from cnnlab.checkpoint import (CheckpointError, model_name, atomic_save, check_state_dict,
-                               load_parameters, safe_load, save_parameters, unwrap)
+from cnnlab import distributed, settings
+from cnnlab.checkpoint import (CheckpointError, load_parameters, model_name, restore_checkpoint,
+                               save_checkpoint, save_parameters, unwrap)
 from cnnlab.data import Batches, ImageData
 from cnnlab.device import amp_dtype_for, default_device, precision_name, settings_for
 from cnnlab.seeding import seed_everything
@@ -67,9 +67,16 @@ class EpochStats:
 
 @dataclass
 class History:
-    """The per-epoch record ``fit`` returns; index it, print it, plot it."""
+    """The per-epoch record ``fit`` returns; index it, print it, plot it.
+
+    ``label`` names the run in plots that compare several (``fit`` sets it to the
+    model's registry name; set your own, e.g. ``history.label = "lr 0.1"``)::
+
+        plot.curves([h1, h2])     # doctest: +SKIP
+    """
 
     epochs: list[EpochStats] = field(default_factory=list)
+    label: str = ""
 
     def __getitem__(self, i: int) -> EpochStats:
         return self.epochs[i]
@@ -92,8 +99,8 @@ class History:
         return [asdict(e) for e in self.epochs]
 
     @classmethod
-    def from_list(cls, rows: Iterable[dict]) -> "History":
-        return cls([EpochStats(**r) for r in rows])
+    def from_list(cls, rows: Iterable[dict], label: str = "") -> "History":
+        return cls([EpochStats(**r) for r in rows], label=label)
 
     def plot(self, ax=None, title: str | None = None, path=None):
         """Loss and accuracy curves (see :func:`cnnlab.plot.curves`); ``path`` saves them."""
@@ -162,7 +169,7 @@ class _Progress:
     """
 
     def __init__(self, total: int, enabled: bool, desc: str) -> None:
-        mode = os.environ.get("CNNLAB_PROGRESS", "auto")
+        mode = settings.progress()
         self.bar = None
         if enabled and mode != "off":
             if mode == "text":
@@ -269,7 +276,8 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
             The average spans about ``1 / (1 - ema)`` steps: keep that well below the
             run's number of steps, or the random initial weights still weigh in.
         tta_flip: test-time augmentation: average predictions of each image and its mirror.
-        device: default CUDA if available, else CPU (see :func:`cnnlab.device.default_device`).
+        device: default ``$CNNLAB_DEVICE``, else CUDA if available, else CPU
+            (:func:`cnnlab.device.default_device`).
         amp: mixed precision. None: the device's measured best (see :mod:`cnnlab.device`;
             ``$CNNLAB_AMP=0|1`` overrides it); False: fp32; True: autocast even where
             it is not the default (bf16 on a CPU).
@@ -277,7 +285,10 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
         compile: wrap the model in ``torch.compile`` (GPU; no gain measured on CPU).
         checkpoint: write a resumable checkpoint here after every epoch (atomically).
         resume: continue from this checkpoint (model, optimiser, schedule, RNG, history).
-        seed, deterministic: call :func:`cnnlab.seed_everything` first.
+        seed, deterministic: call :func:`cnnlab.seed_everything` first. This seeds what
+            happens *during* training (shuffling, augmentation, dropout); the initial
+            weights were drawn when the model was built: seed those with
+            ``models.create(name, seed=...)``.
         progress: show a progress bar (``CNNLAB_PROGRESS=text|off`` to change its form).
         on_epoch_end: called with each epoch's :class:`EpochStats` (after the checkpoint).
 
@@ -291,9 +302,153 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
     Under ``torchrun`` the model is wrapped in DistributedDataParallel, each process
     trains on its shard of every epoch, metrics are summed over processes, and only
     rank 0 prints and writes the checkpoint.
+
+    The epoch loop below is the whole algorithm; each extra (mixed precision, the
+    schedule, EMA, the NaN check, multi-process sums, checkpoints) is a helper of
+    :class:`_Run`, set up by :func:`_start`.
     """
     if seed is not None:
         seed_everything(seed, deterministic)
+    run = _start(model, data, epochs, lr=lr, optimizer=optimizer, weight_decay=weight_decay,
+                 momentum=momentum, schedule=schedule, warmup_epochs=warmup_epochs, ema=ema,
+                 device=device, amp=amp, channels_last=channels_last, compile=compile,
+                 resume=resume, deterministic=deterministic, progress=progress)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    try:
+        for epoch in range(run.start_epoch, epochs):
+            started = time.perf_counter()
+            model.train()
+            metric = _Metrics(run.device)  # loss sum, correct, examples: kept on the device
+            for step, (x, y) in enumerate(run.train_batches.iterate(epoch)):
+                x = run.to_memory_format(x)
+                with run.autocast():
+                    loss, y_hat = _loss(run.net(x), y, loss_fn)
+                run.optimizer.zero_grad(set_to_none=True)
+                run.backward_and_step(loss)  # + gradient scaling, schedule step, EMA update
+                metric.add(loss.detach(), y_hat, y)
+                run.check_finite(loss.detach(), epoch, step)
+                run.bar.update()
+            train_seconds = time.perf_counter() - started
+            train_loss, train_acc, examples = metric.totals()  # summed over processes
+            test_acc = evaluate(run.scored_model(), run.test_batches, run.device, tta_flip,
+                                run.channels_last, run.amp_dtype is not None)
+            stats = EpochStats(
+                epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_acc=test_acc,
+                examples_per_s=examples / train_seconds,
+                seconds=time.perf_counter() - started,
+                lr=run.optimizer.param_groups[0]["lr"], device=run.device_name())
+            run.history.epochs.append(stats)
+            run.save_and_print(stats, checkpoint, progress)
+            if on_epoch_end is not None:
+                on_epoch_end(stats)
+    finally:
+        run.bar.close()
+    run.finish()
+    return run.history
+
+
+# --------------------------------------------------------------------------- the loop's helpers
+
+class _Metrics:
+    """Training loss and accuracy, summed on the device and read once per epoch."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.loss_sum = torch.zeros((), device=device)
+        self.correct = torch.zeros((), device=device, dtype=torch.long)
+        self.seen = 0
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss_sum += loss.float() * len(y)
+        self.correct += (logits.argmax(1) == y).sum()
+        self.seen += len(y)
+
+    def totals(self) -> tuple[float, float, float]:
+        """Mean loss, accuracy and example count over all processes (one synchronisation)."""
+        totals = torch.stack([self.loss_sum, self.correct.float(),
+                              torch.tensor(float(self.seen), device=self.loss_sum.device)])
+        distributed.all_reduce_sum(totals)
+        loss_sum, correct, seen = totals.tolist()
+        return loss_sum / seen, correct / seen, seen
+
+
+@dataclass
+class _Run:
+    """Everything ``fit`` sets up once: where and how it trains, and the extras' state."""
+
+    model: nn.Module
+    net: nn.Module                    # what the steps call: the model, maybe DDP/compiled
+    device: torch.device
+    ctx: distributed.DistContext
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    scaler: torch.amp.GradScaler
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    averaged: AveragedModel | None
+    train_batches: Batches
+    test_batches: Batches
+    plan: tuple[int, int]             # (epochs, steps per epoch): what the schedule spans
+    history: History
+    start_epoch: int
+    bar: "_Progress"
+    first_bad: torch.Tensor = None    # first step with a non-finite loss, -1 if none
+
+    def to_memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def autocast(self):
+        """Mixed precision where :mod:`cnnlab.device` chose it; a no-op in fp32."""
+        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                              enabled=self.amp_dtype is not None)
+
+    def backward_and_step(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)  # a plain step() unless fp16 (then skips inf/NaN steps)
+        self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
+
+    def check_finite(self, loss: torch.Tensor, epoch: int, step: int) -> None:
+        """Remember the first bad step on the device; look at it only now and then."""
+        if step == 0:
+            self.first_bad = torch.full((), -1, device=self.device, dtype=torch.long)
+        bad = ~torch.isfinite(loss)
+        self.first_bad = torch.where(bad & (self.first_bad < 0), step, self.first_bad)
+        check_every = 1 if self.device.type == "cpu" else 50  # a GPU read stalls the queue
+        steps_per_epoch = self.plan[1]
+        if (step + 1) % check_every == 0 or step + 1 == steps_per_epoch:
+            _raise_if_nonfinite(int(self.first_bad), epoch, steps_per_epoch, self.optimizer)
+
+    def scored_model(self) -> nn.Module:
+        """The model the test accuracy is for: the EMA average when there is one."""
+        return self.averaged.module if self.averaged is not None else self.model
+
+    def device_name(self) -> str:
+        return _device_name(self.device, self.amp_dtype,
+                            self.ctx.world_size if self.ctx.enabled else 1)
+
+    def save_and_print(self, stats: EpochStats, checkpoint, progress: bool) -> None:
+        """Rank 0 writes the checkpoint and prints the epoch's line."""
+        if not self.ctx.is_main:
+            return
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, stats.epoch, self.model, self.optimizer, self.scheduler,
+                            self.averaged, self.scaler, self.history.to_list(), self.plan)
+        if progress:
+            print(stats, flush=True)
+
+    def finish(self) -> None:
+        """Hand back the averaged weights when EMA ran: they are the better model."""
+        if self.averaged is not None:
+            unwrap(self.model).load_state_dict(unwrap(self.averaged.module).state_dict())
+
+
+def _start(model: nn.Module, data: ImageData, epochs: int, *, lr, optimizer, weight_decay,
+           momentum, schedule, warmup_epochs, ema, device, amp, channels_last, compile,
+           resume, deterministic, progress) -> _Run:
+    """Decide device and precision, put data and model there, build the extras, resume."""
     device = default_device(device)
     ctx = distributed.context(device)
     if ctx.enabled and device.type == "cuda":
@@ -301,7 +456,6 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
         torch.cuda.set_device(device)
     best = settings_for(device)
     amp_dtype = amp_dtype_for(device, amp)
-    use_amp = amp_dtype is not None
     # fp16's narrow range underflows small gradients: scale the loss (bf16 needs none).
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     channels_last = best.channels_last if channels_last is None else channels_last
@@ -309,94 +463,35 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
         torch.backends.cudnn.benchmark = best.cudnn_benchmark and not deterministic
 
     _require_test_images(len(data.test.labels))  # now, not after a whole epoch of training
-    train_batches = data.train.to(device)
-    test_batches = data.test.to(device)
+    train_batches, test_batches = data.train.to(device), data.test.to(device)
     if ctx.enabled:
         train_batches = train_batches.shard(ctx.rank, ctx.world_size)
         test_batches = test_batches.shard(ctx.rank, ctx.world_size)
     if len(train_batches) == 0:
         raise ValueError("the training split yields no batches; lower batch_size")
 
-    model = model.to(device)
+    model.to(device)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model.parameters(), optimizer, lr, weight_decay, momentum)
-    steps_per_epoch = len(train_batches)
-    scheduler = _make_scheduler(opt, schedule, lr, epochs * steps_per_epoch,
-                                int(warmup_epochs * steps_per_epoch))
+    plan = (epochs, len(train_batches))
+    scheduler = _make_scheduler(opt, schedule, lr, epochs * plan[1], int(warmup_epochs * plan[1]))
     averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True)
                 if ema else None)
-    history, start_epoch = History(), 0
+    history, start_epoch = History(label=model_name(model)), 0
     if resume is not None:
-        start_epoch, history = _restore(resume, model, opt, scheduler, averaged, scaler,
-                                        plan=(epochs, steps_per_epoch))
+        start_epoch, rows = restore_checkpoint(resume, model, opt, scheduler, averaged, scaler,
+                                               plan=plan)
+        history = History.from_list(rows, label=history.label)
 
-    trained = nn.parallel.DistributedDataParallel(
+    net = nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
     if compile:
-        trained = torch.compile(trained)
-    criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    check_every = 1 if device.type == "cpu" else 50  # a CPU read is free; a GPU read stalls
-    bar = _Progress((epochs - start_epoch) * steps_per_epoch, progress and ctx.is_main,
+        net = torch.compile(net)
+    bar = _Progress((epochs - start_epoch) * plan[1], progress and ctx.is_main,
                     desc=f"{model_name(model)} on {device.type}")
-    try:
-        for epoch in range(start_epoch, epochs):
-            started = time.perf_counter()
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            first_bad = torch.full((), -1, device=device, dtype=torch.long)
-            seen = 0
-            for step, (x, y) in enumerate(train_batches.iterate(epoch)):
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
-                                    enabled=amp_dtype is not None):
-                    loss, logits = _loss(trained(x), y, criterion)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)  # a plain opt.step() unless fp16 (then skips inf/NaN steps)
-                scaler.update()
-                if scheduler is not None:
-                    scheduler.step()
-                if averaged is not None:
-                    averaged.update_parameters(model)
-                loss = loss.detach()
-                loss_sum += loss.float() * len(y)
-                correct += (logits.argmax(1) == y).sum()
-                seen += len(y)
-                # Remember the first bad step on the device; look at it only now and then.
-                bad = ~torch.isfinite(loss)
-                first_bad = torch.where(bad & (first_bad < 0), step, first_bad)
-                if (step + 1) % check_every == 0 or step + 1 == steps_per_epoch:
-                    _raise_if_nonfinite(int(first_bad), epoch, steps_per_epoch, opt)
-                bar.update()
-            train_seconds = time.perf_counter() - started
-            totals = torch.stack([loss_sum, correct.float(), torch.tensor(float(seen), device=device)])
-            distributed.all_reduce_sum(totals)  # one synchronisation per epoch
-            loss_total, correct_total, seen_total = totals.tolist()
-            scored = averaged.module if averaged is not None else model
-            test_acc = evaluate(scored, test_batches, device, tta_flip, channels_last, use_amp)
-            stats = EpochStats(
-                epoch=epoch + 1, train_loss=loss_total / seen_total,
-                train_acc=correct_total / seen_total, test_acc=test_acc,
-                examples_per_s=seen_total / train_seconds,
-                seconds=time.perf_counter() - started, lr=opt.param_groups[0]["lr"],
-                device=_device_name(device, amp_dtype, ctx.world_size if ctx.enabled else 1))
-            history.epochs.append(stats)
-            if ctx.is_main:
-                if checkpoint is not None:
-                    _save_checkpoint(checkpoint, epoch + 1, model, opt, scheduler, averaged,
-                                     scaler, history, plan=(epochs, steps_per_epoch))
-                if progress:
-                    print(stats, flush=True)
-            if on_epoch_end is not None:
-                on_epoch_end(stats)
-    finally:
-        bar.close()
-    if averaged is not None:  # hand back the averaged weights: they are the better model
-        unwrap(model).load_state_dict(unwrap(averaged.module).state_dict())
-    return history
+    return _Run(model, net, device, ctx, amp_dtype, channels_last, scaler, opt, scheduler,
+                averaged, train_batches, test_batches, plan, history, start_epoch, bar)
 
 
 def _raise_if_nonfinite(first_bad: int, epoch: int, steps_per_epoch: int, opt) -> None:
@@ -416,63 +511,3 @@ def _device_name(device: torch.device, amp_dtype: torch.dtype | None, processes:
     name = (f"{torch.cuda.get_device_name(device)} ({precision})" if device.type == "cuda"
             else f"{device.type} ({torch.get_num_threads()} threads, {precision})")
     return name + (f" ×{processes}" if processes > 1 else "")
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _save_checkpoint(path, epoch: int, model, opt, scheduler, averaged, scaler,
-                     history: History, plan: tuple[int, int]) -> None:
-    atomic_save({
-        "format": "cnnlab-checkpoint-1",
-        "epoch": epoch,
-        "plan": {"epochs": plan[0], "steps_per_epoch": plan[1]},  # what the schedule spans
-        "model": unwrap(model).state_dict(),
-        "model_class": type(unwrap(model)).__name__,
-        "optimizer": opt.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "ema": averaged.state_dict() if averaged is not None else None,
-        "grad_scaler": scaler.state_dict() if scaler.is_enabled() else None,
-        "history": history.to_list(),
-        "rng": _rng_state(),
-    }, path)
-
-
-def _restore(path, model, opt, scheduler, averaged, scaler,
-             plan: tuple[int, int]) -> tuple[int, History]:
-    """Load a checkpoint written by ``fit``; check everything before changing anything."""
-    state = safe_load(path)
-    if not isinstance(state, dict) or state.get("format") != "cnnlab-checkpoint-1":
-        raise CheckpointError(f"{path} is not a checkpoint written by cnnlab.train.fit "
-                              f"(for bare parameters use cnnlab.train.load_parameters).")
-    check_state_dict(model, state["model"], source=str(path))
-    if (state["ema"] is None) != (averaged is None) or (state["scheduler"] is None) != (scheduler is None):
-        raise CheckpointError(f"{path} was written with other ema/schedule settings; "
-                              f"resume with the same fit(...) arguments.")
-    written = state.get("plan")
-    if (scheduler is not None and written
-            and (written["epochs"], written["steps_per_epoch"]) != plan):
-        raise CheckpointError(
-            f"{path} was written by a run whose learning-rate schedule spans "
-            f"{written['epochs']} epochs of {written['steps_per_epoch']} steps; this call asks "
-            f"for {plan[0]} epochs of {plan[1]} steps. A schedule cannot be stretched "
-            f"mid-run: resume with epochs={written['epochs']} and the same data and batch "
-            f"size, or start a new run for {plan[0]} epochs.")
-    unwrap(model).load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    if averaged is not None:
-        averaged.load_state_dict(state["ema"])
-    if scaler.is_enabled() and state.get("grad_scaler"):
-        scaler.load_state_dict(state["grad_scaler"])
-    torch.set_rng_state(state["rng"]["torch"])
-    if "cuda" in state["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    return state["epoch"], History.from_list(state["history"])

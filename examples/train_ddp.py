@@ -23,7 +23,7 @@ from pathlib import Path
 import torch.distributed as dist
 from torch import nn
 
-from cnnlab import data, models, seed_everything, train
+from cnnlab import data, models, train
 from cnnlab.device import default_device
 
 
@@ -47,12 +47,12 @@ def main() -> None:
     rank = int(os.environ.get("RANK", 0))
     out = Path(args.out)
 
-    seed_everything(0)  # every process builds the same model (DDP also copies rank 0's)
     spec = models.get_spec(args.model)
     ds = data.fashion_mnist(batch_size=args.batch_size, train_per_class=args.train_per_class,
                             test_per_class=args.test_per_class,
                             resize=spec.input_size if spec.min_size > 28 else None)
-    model = models.create(args.model, num_classes=10, in_channels=1)
+    # seed=0: every process builds the same model (DDP also copies rank 0's).
+    model = models.create(args.model, num_classes=10, in_channels=1, seed=0)
     device = default_device(args.device)
     if args.sync_bn and world_size > 1 and device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)

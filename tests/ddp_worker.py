@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from cnnlab import data, models, seed_everything, train
+from cnnlab import data, models, train
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--out", required=True)
@@ -26,10 +26,9 @@ args = parser.parse_args()
 
 rank = int(os.environ.get("RANK", 0))
 out = Path(args.out)
-seed_everything(0)
 ds = data.fashion_mnist(batch_size=args.batch_size, train_per_class=args.per_class,
                         test_per_class=100, seed=0)
-model = models.create("lenet_bn", num_classes=10, in_channels=1)
+model = models.create("lenet_bn", num_classes=10, in_channels=1, seed=0)
 history = train.fit(model, ds, epochs=args.epochs, lr=args.lr, device="cpu", seed=0,
                     checkpoint=out / f"checkpoint_rank{rank}.pt")
 sums = [p.detach().double().sum().item() for p in model.parameters()]

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cnnlab import inspect
+from cnnlab import measure
 from cnnlab.device import (amp_dtype_for, cpu_has_native_bf16, precision_name, settings_for)
 
 CPU = torch.device("cpu")
@@ -61,9 +61,9 @@ def test_precision_names():
 
 
 def test_benchmark_runs_and_reports_the_precision_it_used():
-    fp32 = inspect.benchmark("lenet_bn", (1, 28, 28), batch_size=4, device="cpu", mode="train",
+    fp32 = measure.benchmark("lenet_bn", (1, 28, 28), batch_size=4, device="cpu", mode="train",
                              steps=1, warmup=1)
-    bf16 = inspect.benchmark("lenet_bn", (1, 28, 28), batch_size=4, device="cpu", mode="train",
+    bf16 = measure.benchmark("lenet_bn", (1, 28, 28), batch_size=4, device="cpu", mode="train",
                              steps=1, warmup=1, amp_dtype=torch.bfloat16)
     assert (fp32.precision, bf16.precision) == ("fp32", "bf16 autocast")
     assert "bf16 autocast" in str(bf16)

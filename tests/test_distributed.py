@@ -25,16 +25,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnlab import data, models, train
+from cnnlab import models, train
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "ddp_worker.py"
 EPOCHS = 5
-
-try:
-    data.load_fashion_mnist(download=False)
-except data.DataNotFoundError as err:  # pragma: no cover - depends on the machine
-    pytest.skip(f"Fashion-MNIST is not available offline: {err}", allow_module_level=True)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not torch.distributed.is_available()

@@ -193,12 +193,19 @@ def test_seed001_workers_without_main_guard_fail_under_spawn(tmp_path, monkeypat
     assert not (tmp_path / "ResNet18.params").exists()
 
 
-def test_seed001_network_is_the_registry_model():
+@pytest.mark.parametrize("side", [28, 96])
+def test_seed001_network_is_the_registry_model(side):
+    """The article's network is the ResNet chapter's: same names (its ResNet18.params
+    file loads), same parameter count, same outputs from the same weights."""
     seed = load_seed("seed001_resnet_fmnist", defs_only=True)
-    net = seed.resnet18(output=10, in_channels=1)
-    ours = models.create("resnet18_fmnist")
+    torch.manual_seed(0)
+    net = seed.resnet18(output=10, in_channels=1).eval()
+    ours = models.create("resnet18_fmnist").eval()
     assert n_params(net) == n_params(ours) == 11_178_378
-    ours.load_state_dict(net.state_dict())  # same names: a ResNet18.params file loads
+    assert list(ours.state_dict()) == list(net.state_dict())
+    ours.load_state_dict(net.state_dict(), strict=True)
+    x = torch.randn(2, 1, side, side)
+    torch.testing.assert_close(ours(x), net(x))
 
 
 # ============================================================ seed 002 (Keras)

@@ -2,7 +2,7 @@
 documented exception type and a message with the documented key words.
 
 Fast on purpose: tiny stratified subsets (20 images per class), LeNet-BN, one or two
-epochs. Tests that need Fashion-MNIST are skipped where it is not on disk.
+epochs. One test per row; the table names it.
 """
 
 from __future__ import annotations
@@ -20,17 +20,6 @@ from cnnlab.models import UnknownModelError
 from cnnlab.train import NonFiniteLossError
 
 
-def _have_data() -> bool:
-    try:
-        data.load_fashion_mnist(download=False)
-        return True
-    except (DataNotFoundError, CorruptDataError):
-        return False
-
-
-needs_data = pytest.mark.skipif(not _have_data(), reason="Fashion-MNIST is not on disk")
-
-
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch):
     monkeypatch.setenv("CNNLAB_PROGRESS", "off")
@@ -40,8 +29,6 @@ def _quiet(monkeypatch):
 
 @pytest.fixture(scope="module")
 def tiny():
-    if not _have_data():
-        pytest.skip("Fashion-MNIST is not on disk")
     return data.fashion_mnist(batch_size=50, train_per_class=20, test_per_class=5)
 
 
@@ -151,7 +138,6 @@ def test_data_missing_and_download_fails(tmp_path, monkeypatch, no_network):
     assert no_network  # it did try (and the test refused)
 
 
-@needs_data
 def test_corrupt_data_file(tmp_path):
     source = data.load_fashion_mnist(download=False).root
     raw = tmp_path / "FashionMNIST" / "raw"
@@ -168,7 +154,6 @@ def test_corrupt_data_file(tmp_path):
     assert isinstance(err.value, ValueError)
 
 
-@needs_data
 def test_empty_test_split_is_refused_before_training():
     empty_test = data.fashion_mnist(batch_size=10, train_per_class=5, test_per_class=0)
     net = models.create("lenet_bn")
@@ -180,7 +165,6 @@ def test_empty_test_split_is_refused_before_training():
         train.evaluate(net, empty_test)
 
 
-@needs_data
 def test_batch_size_larger_than_the_data_set():
     with pytest.raises(ValueError, match=r"batch size 256 is larger than the 100 examples") as err:
         data.fashion_mnist(batch_size=256, train_per_class=10)
@@ -249,24 +233,6 @@ def test_unknown_optimizer_or_schedule(tiny):
         train.fit(models.create("lenet_bn"), tiny, epochs=1, optimizer="adagrad", progress=False)
     with pytest.raises(ValueError, match=r"Unknown schedule 'linear': use None, 'onecycle'"):
         train.fit(models.create("lenet_bn"), tiny, epochs=1, schedule="linear", progress=False)
-
-
-def test_interrupted_training_resumes_from_the_last_epoch(tiny, tmp_path):
-    net = models.create("lenet_bn")
-    counter = _CountCalls(net)
-    steps = len(tiny.train)
-
-    def interrupt(module, args):  # Ctrl-C / "interrupt the kernel" in the middle of epoch 2
-        if counter.calls == steps + 2:
-            raise KeyboardInterrupt
-
-    net.register_forward_pre_hook(interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        train.fit(net, tiny, epochs=3, seed=0, checkpoint=tmp_path / "ck.pt", progress=False)
-    assert torch.load(tmp_path / "ck.pt", weights_only=True)["epoch"] == 1
-    history = train.fit(models.create("lenet_bn"), tiny, epochs=3, seed=0,
-                        checkpoint=tmp_path / "ck.pt", resume=tmp_path / "ck.pt", progress=False)
-    assert [e.epoch for e in history] == [1, 2, 3]
 
 
 # --------------------------------------------------------------------------- checkpoints

@@ -16,6 +16,16 @@ def _history():
                                lr=1e-3, device="cpu") for e in range(1, 4)])
 
 
+def test_curves_compares_labelled_histories(tmp_path):
+    a, b = _history(), _history()
+    a.label, b.label = "lr 0.1", "lr 0.01"
+    ax = plot.curves([a, b], metric="train_loss", path=tmp_path / "runs.png")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lr 0.1", "lr 0.01"]
+    assert list(ax.lines[0].get_ydata()) == a.column("train_loss")
+    assert ax.get_ylabel() == "train loss" and (tmp_path / "runs.png").is_file()
+    plt.close("all")
+
+
 def test_path_saves_a_png(tmp_path):
     out = plot.images(torch.rand(4, 1, 8, 8), ["a", "b", "c", "d"], path=tmp_path / "grid.png")
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

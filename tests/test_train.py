@@ -39,7 +39,7 @@ def test_small_cnn_learns_on_real_data(subset, amp, precision):
     assert last.test_acc >= 0.80, history  # chance is 0.10
     assert last.train_loss < first.train_loss
     for row in history:
-        assert 0 <= row.train_acc <= 1 and row.examples_per_s > 0 and row.seconds > 0
+        assert row.examples_per_s > 0 and row.seconds > 0
         assert row.device.startswith("cpu") and math.isfinite(row.train_loss)
         assert row.device.endswith(f"threads, {precision})"), row.device
     assert history.column("epoch") == [1, 2, 3, 4, 5]
@@ -59,27 +59,6 @@ def test_save_load_gives_identical_predictions(tiny, tmp_path):
     x = next(iter(tiny.test))[0]
     net.eval(); clone.eval()
     assert torch.equal(net(x), clone(x))
-
-
-def test_loading_another_architecture_names_keys_and_leaves_model_unchanged(tmp_path):
-    path = train.save_parameters(models.create("lenet_bn"), tmp_path / "lenet.params")
-    other = models.create("resnet18_fmnist")
-    before = {k: v.clone() for k, v in other.state_dict().items()}
-    with pytest.raises(CheckpointError, match="missing keys: .*unexpected keys"):
-        train.load_parameters(other, path)
-    assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
-    wrong_classes = models.create("lenet_bn", num_classes=5)
-    with pytest.raises(CheckpointError, match=r"shape mismatches: .*\(10, 84\)"):
-        train.load_parameters(wrong_classes, path)
-
-
-@pytest.mark.parametrize("damage", ["truncate", "garbage"])
-def test_corrupt_parameter_file_names_the_file(tmp_path, damage):
-    path = train.save_parameters(models.create("lenet_bn"), tmp_path / "lenet.params")
-    blob = path.read_bytes()
-    path.write_bytes(blob[: len(blob) // 3] if damage == "truncate" else b"<html>404</html>")
-    with pytest.raises(CheckpointError, match="lenet.params"):
-        train.load_parameters(models.create("lenet_bn"), path)
 
 
 def test_atomic_save_keeps_the_old_file_when_saving_fails(tmp_path):
@@ -107,10 +86,6 @@ class _DropoutNet(nn.Module):
         return self.drop(self.body(x))
 
 
-class _Interrupt(Exception):
-    pass
-
-
 def test_interrupted_then_resumed_run_equals_uninterrupted(tiny, tmp_path):
     kwargs = dict(epochs=4, lr=0.05, optimizer="sgd", schedule="onecycle", ema=0.9,
                   device="cpu", progress=False)
@@ -124,58 +99,34 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(tiny, tmp_path):
 
     def stop_after_two(stats):
         if stats.epoch == 2:
-            raise _Interrupt  # like a learner's KeyboardInterrupt after epoch 2
-    with pytest.raises(_Interrupt):
+            raise KeyboardInterrupt  # a learner's Ctrl-C / "interrupt the kernel"
+    with pytest.raises(KeyboardInterrupt):
         train.fit(first, tiny, checkpoint=ckpt, on_epoch_end=stop_after_two, **kwargs)
 
     torch.manual_seed(12345)  # the resumed run must not depend on the RNG it starts with
     resumed_net = _DropoutNet()
     resumed = train.fit(resumed_net, tiny, resume=ckpt, checkpoint=ckpt, **kwargs)
+    assert [e.epoch for e in resumed] == [1, 2, 3, 4]  # the first two come from the checkpoint
     assert _without_times(resumed) == _without_times(reference)
     for (k, a), b in zip(straight.state_dict().items(), resumed_net.state_dict().values()):
         assert torch.equal(a, b), k
 
 
-def test_resume_from_another_architecture_is_refused(tiny, tmp_path):
-    ckpt = tmp_path / "run.pt"
-    train.fit(models.create("lenet_bn"), tiny, epochs=1, checkpoint=ckpt, device="cpu",
-              progress=False)
-    with pytest.raises(CheckpointError, match="missing keys"):
-        train.fit(models.create("resnet18_fmnist"), tiny, epochs=2, resume=ckpt, device="cpu",
-                  progress=False)
-
-
 def test_same_seed_same_history(tiny):
-    runs = []
-    for _ in range(2):
-        seed_everything(7, deterministic=True)
-        runs.append(train.fit(models.create("lenet_bn"), tiny, epochs=2, device="cpu",
-                              progress=False))
+    # The one way: create(seed=) seeds the initial weights, fit(seed=) the training.
+    runs = [train.fit(models.create("lenet_bn", seed=7), tiny, epochs=2, seed=7,
+                      deterministic=True, device="cpu", progress=False) for _ in range(2)]
     assert _without_times(runs[0]) == _without_times(runs[1])
     torch.use_deterministic_algorithms(False)
 
 
-class _NaNAfter(nn.Module):
-    """Returns NaN logits from the given forward call on."""
-
-    def __init__(self, bad_call: int):
-        super().__init__()
-        self.linear = nn.Linear(28 * 28, 10)
-        self.calls, self.bad_call = 0, bad_call
-
-    def forward(self, x):
-        self.calls += 1
-        out = self.linear(x.flatten(1))
-        return out * float("nan") if self.calls >= self.bad_call else out
-
-
-def test_training_stops_at_the_first_nonfinite_loss(tiny):
-    net = _NaNAfter(bad_call=3)
-    with pytest.raises(train.NonFiniteLossError,
-                       match=r"epoch 1, step 3 .*learning rate 0\.001.*10× lower") as err:
-        train.fit(net, tiny, epochs=3, device="cpu", progress=False)
-    assert net.calls == 3  # stopped right there, did not run on
-    assert "NaN" in str(err.value)
+def test_history_is_labelled_with_the_model_and_keeps_its_label_on_disk(tiny, tmp_path):
+    history = train.fit(models.create("lenet_bn"), tiny, epochs=1, device="cpu", progress=False,
+                        checkpoint=tmp_path / "ck.pt")
+    assert history.label == "lenet_bn"
+    resumed = train.fit(models.create("lenet_bn"), tiny, epochs=1, device="cpu", progress=False,
+                        resume=tmp_path / "ck.pt")
+    assert resumed.label == "lenet_bn" and len(resumed) == 1
 
 
 def test_auxiliary_outputs_are_trained_and_main_logits_scored(tiny):
@@ -190,7 +141,7 @@ def test_auxiliary_outputs_are_trained_and_main_logits_scored(tiny):
     net = WithAux()
     history = train.fit(net, tiny, epochs=1, device="cpu", progress=False)
     assert net.aux.weight.grad is not None  # the auxiliary head got gradients
-    assert 0 <= history[-1].test_acc <= 1
+    assert history[-1].test_acc == train.evaluate(net, tiny)  # scored by the main logits
 
 
 def test_recipe_options_run_and_flip_tta_changes_scoring(subset):
@@ -202,13 +153,6 @@ def test_recipe_options_run_and_flip_tta_changes_scoring(subset):
     assert history[-1].test_acc > 0.6
     assert history[-1].lr < 2e-3  # the cosine schedule decayed the rate
     assert train.evaluate(net, subset, tta_flip=True) == pytest.approx(history[-1].test_acc)
-
-
-def test_unknown_optimizer_and_schedule_are_clear_errors(tiny):
-    with pytest.raises(ValueError, match="Unknown optimizer 'adamm'"):
-        train.fit(models.create("lenet_bn"), tiny, epochs=1, optimizer="adamm", progress=False)
-    with pytest.raises(ValueError, match="Unknown schedule 'linear'"):
-        train.fit(models.create("lenet_bn"), tiny, epochs=1, schedule="linear", progress=False)
 
 
 def test_layout_asked_of_fit_is_kept_through_evaluation(tiny):

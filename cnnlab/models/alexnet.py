@@ -1,4 +1,4 @@
-"""AlexNet: torchvision's ImageNet network and d2l's Fashion-MNIST version.
+"""AlexNet: torchvision's ImageNet network.
 
 Krizhevsky, Sutskever, Hinton, "ImageNet Classification with Deep Convolutional
 Neural Networks", NeurIPS 2012 (never posted to arXiv). torchvision's layout is the
@@ -10,26 +10,21 @@ AlexNet is LeNet made big: five convolutions (11×11 stride 4, then 5×5, then t
 trained on GPUs. That it beat hand-engineered features by a wide margin at ILSVRC
 2012 started the deep-learning era of computer vision.
 
-The two configurations differ in channel widths and the first padding:
-
-=============================  =================  ============  ================  ============
-stage                          torchvision 224²   channels      d2l 1×224²        channels
-=============================  =================  ============  ================  ============
-11×11/4 conv, 3×3/2 max        55², 27²           64            54², 26²          96
-5×5 conv, 3×3/2 max            27², 13²           192           26², 12²          256
-3×3 conv ×3                    13²                384,256,256   12²               384,384,256
-3×3/2 max                      6²                 256           5²                256
-adaptive avg pool              6²                 256           5²                256
-fc, fc, fc (dropout 0.5)       4096, 4096, cls    —             4096, 4096, cls   —
-=============================  =================  ============  ================  ============
+==============================  ==========  ============
+stage (input 3×224×224)         output      channels
+==============================  ==========  ============
+11×11/4 conv, 3×3/2 max pool    55², 27²    64
+5×5 conv, 3×3/2 max pool        27², 13²    192
+3×3 conv ×3                     13²         384,256,256
+3×3/2 max pool                  6²          256
+adaptive avg pool               6²          256
+fc, fc, fc (dropout 0.5)        4096, 4096, classes
+==============================  ==========  ============
 
 ``alexnet`` is torchvision's network layer for layer (same parameter names, so its
 ImageNet weights load): 61,100,840 parameters. The 2012 paper's single-tower widths
-are 96-256-384-384-256, which is what d2l uses. ``alexnet_fmnist`` is d2l §8.1's
-network (1 input channel, dropout after the ReLUs, 46,764,746 parameters for 10
-classes) plus an adaptive average pool before the classifier, which is the identity
-at d2l's 224×224 inputs and lets smaller images through. Its smallest input is
-65×65: the third 3×3/2 max-pool needs a 3×3 map, which needs 65 pixels (64 gives 2×2).
+are 96-256-384-384-256, which is what d2l uses: that network, for Fashion-MNIST, is
+the AlexNet chapter's ``alexnet_fmnist`` (:mod:`cnnlab.chapters.alexnet`).
 """
 
 from __future__ import annotations
@@ -39,11 +34,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from cnnlab.models.lenet import init_cnn
 from cnnlab.models.registry import register
 
-__all__ = ["AlexNet", "make_features", "TORCHVISION_CONVS", "D2L_CONVS", "alexnet",
-           "alexnet_fmnist"]
+__all__ = ["AlexNet", "make_features", "TORCHVISION_CONVS", "alexnet"]
 
 # One row per convolution: (out_channels, kernel_size, stride, padding, max-pool after).
 ConvSpec = tuple[int, int, int, int, bool]
@@ -55,15 +48,6 @@ TORCHVISION_CONVS: list[ConvSpec] = [
     (256, 3, 1, 1, False),
     (256, 3, 1, 1, True),
 ]
-
-D2L_CONVS: list[ConvSpec] = [
-    (96, 11, 4, 1, True),
-    (256, 5, 1, 2, True),
-    (384, 3, 1, 1, False),
-    (384, 3, 1, 1, False),
-    (256, 3, 1, 1, True),
-]
-
 
 def make_features(convs: Sequence[ConvSpec], in_channels: int = 3) -> nn.Sequential:
     """Conv-ReLU layers with a 3×3/2 max-pool where the row asks for one.
@@ -89,29 +73,21 @@ class AlexNet(nn.Module):
         convs: the convolution table, e.g. :data:`TORCHVISION_CONVS`.
         num_classes: output classes.
         in_channels: input channels.
-        pool_size: side of the adaptive average pool's output (6 for torchvision,
-            5 for d2l; both are the identity at 224×224).
-        dropout: dropout probability in the classifier.
-        dropout_first: torchvision drops the *inputs* of the first two linear layers
-            (Dropout, Linear, ReLU, ...); d2l drops their *outputs* (Linear, ReLU,
-            Dropout, ...). Same parameters, different regularization in training.
+        pool_size: side of the adaptive average pool's output (the identity at 224×224).
+        dropout: dropout probability on the inputs of the first two linear layers.
     """
 
     def __init__(self, convs: Sequence[ConvSpec] = TORCHVISION_CONVS, num_classes: int = 1000,
-                 in_channels: int = 3, pool_size: int = 6, dropout: float = 0.5,
-                 dropout_first: bool = True) -> None:
+                 in_channels: int = 3, pool_size: int = 6, dropout: float = 0.5) -> None:
         super().__init__()
         self.features = make_features(convs, in_channels)
         # Adaptive pooling fixes the classifier's input size whatever the image size.
         self.avgpool = nn.AdaptiveAvgPool2d((pool_size, pool_size))
         flat = convs[-1][0] * pool_size * pool_size
-        if dropout_first:
-            head = [nn.Dropout(p=dropout), nn.Linear(flat, 4096), nn.ReLU(inplace=True),
-                    nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True)]
-        else:
-            head = [nn.Linear(flat, 4096), nn.ReLU(inplace=True), nn.Dropout(p=dropout),
-                    nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(p=dropout)]
-        self.classifier = nn.Sequential(*head, nn.Linear(4096, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout), nn.Linear(flat, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)
@@ -133,19 +109,3 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5)
     """
     # PyTorch's default initialization, as torchvision (it has no custom init here).
     return AlexNet(TORCHVISION_CONVS, num_classes, in_channels, pool_size=6, dropout=dropout)
-
-
-@register("alexnet_fmnist", family="alexnet", num_classes=10, in_channels=1, input_size=224,
-          min_size=65, paper="Krizhevsky et al. 2012 (NeurIPS); d2l §8.1",
-          description="d2l's AlexNet for Fashion-MNIST (96-256-384-384-256), adaptive pool, ≥65 px")
-def alexnet_fmnist(num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> AlexNet:
-    """d2l §8.1's AlexNet: 46,764,746 parameters for 10 classes.
-
-    >>> import torch
-    >>> alexnet_fmnist()(torch.zeros(2, 1, 96, 96)).shape
-    torch.Size([2, 10])
-    """
-    net = AlexNet(D2L_CONVS, num_classes, in_channels, pool_size=5, dropout=dropout,
-                  dropout_first=False)
-    net.apply(init_cnn)  # d2l initializes its CNNs with Xavier-uniform weights
-    return net

@@ -35,28 +35,24 @@ torchvision 0.3 use ``norm.1``/``conv.1`` keys; torchvision's ``_load_state_dict
 renames them with a regex, and so would you for such files. The smallest input is
 29×29 (three transitions after a ÷4 stem).
 
-``densenet_fmnist`` is d2l §8.7's small DenseNet for 96×96 Fashion-MNIST: growth 32,
-four blocks of four *plain* layers (BN-ReLU-3×3 conv, the paper's basic DenseNet
-without bottleneck), convolutions with bias, transitions halving the channels
-(64 → 192 → 96 → 224 → 112 → 240 → 120 → 248), 1 channel, 10 classes: 758,226
-parameters. It has the same stem and transitions, so its smallest input is also 29.
+d2l's small DenseNet for 96×96 Fashion-MNIST (plain BN-ReLU-3×3 layers without
+bottleneck, convolutions with bias) is the DenseNet chapter's ``densenet_fmnist``
+(:mod:`cnnlab.chapters.densenet`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from functools import partial
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.models.lenet import init_cnn
 from cnnlab.models.registry import register
 
-__all__ = ["DenseLayer", "conv_block", "DenseBlock", "Transition", "DenseNet", "CONFIGS",
-           "densenet", "densenet_fmnist"]
+__all__ = ["DenseLayer", "DenseBlock", "Transition", "DenseNet", "CONFIGS", "densenet"]
 
 # name -> (growth rate k, layers per dense block, channels of the stem convolution)
 CONFIGS: dict[str, tuple[int, tuple[int, int, int, int], int]] = {
@@ -94,12 +90,6 @@ class DenseLayer(nn.Module):
         return out
 
 
-def conv_block(in_channels: int, growth_rate: int) -> nn.Sequential:
-    """d2l's dense layer: BN-ReLU-3×3 conv with bias (the paper's basic layer, no bottleneck)."""
-    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
-                         nn.Conv2d(in_channels, growth_rate, kernel_size=3, padding=1))
-
-
 class DenseBlock(nn.ModuleDict):
     """``num_layers`` layers; each gets the concatenation of the block input and all earlier outputs.
 
@@ -107,13 +97,13 @@ class DenseBlock(nn.ModuleDict):
         num_layers: layers in the block.
         in_channels: channels of the block input.
         growth_rate: channels each layer adds (k).
-        make_layer: ``make_layer(in_channels, growth_rate) -> nn.Module``
-            (:class:`DenseLayer` or :func:`conv_block`).
+        make_layer: ``make_layer(in_channels, growth_rate) -> nn.Module``, e.g. a
+            :class:`DenseLayer` with its settings bound by ``functools.partial``.
 
     The output has ``in_channels + num_layers * growth_rate`` channels.
 
     >>> import torch
-    >>> DenseBlock(2, 3, 10, conv_block)(torch.zeros(4, 3, 8, 8)).shape
+    >>> DenseBlock(2, 3, 10)(torch.zeros(4, 3, 8, 8)).shape
     torch.Size([4, 23, 8, 8])
     """
 
@@ -133,11 +123,11 @@ class DenseBlock(nn.ModuleDict):
 class Transition(nn.Sequential):
     """BN-ReLU-1×1 conv-2×2/2 average pool: fewer channels, half the height and width."""
 
-    def __init__(self, in_channels: int, out_channels: int, bias: bool = False) -> None:
+    def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.norm = nn.BatchNorm2d(in_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=bias)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False)
         self.pool = nn.AvgPool2d(kernel_size=2, stride=2)
 
 
@@ -148,27 +138,24 @@ class DenseNet(nn.Module):
         growth_rate: k, channels added by every dense layer.
         block_config: layers in each dense block.
         num_init_features: channels of the stem convolution.
-        bn_size: bottleneck width factor (4 → 4k channels before the 3×3 conv);
-            None for plain BN-ReLU-3×3 layers without bottleneck (d2l).
+        bn_size: bottleneck width factor (4 → 4k channels before the 3×3 conv).
         drop_rate: dropout after each dense layer.
         num_classes: output classes.
         in_channels: input channels.
-        bias: give the stem and transition convolutions a bias (d2l) or not (torchvision).
     """
 
     def __init__(self, growth_rate: int = 32, block_config: Sequence[int] = (6, 12, 24, 16),
-                 num_init_features: int = 64, bn_size: Optional[int] = 4, drop_rate: float = 0.0,
-                 num_classes: int = 1000, in_channels: int = 3, bias: bool = False) -> None:
+                 num_init_features: int = 64, bn_size: int = 4, drop_rate: float = 0.0,
+                 num_classes: int = 1000, in_channels: int = 3) -> None:
         super().__init__()
         self.features = nn.Sequential(OrderedDict([
             ("conv0", nn.Conv2d(in_channels, num_init_features, kernel_size=7, stride=2, padding=3,
-                                bias=bias)),
+                                bias=False)),
             ("norm0", nn.BatchNorm2d(num_init_features)),
             ("relu0", nn.ReLU(inplace=True)),
             ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
         ]))
-        make_layer = conv_block if bn_size is None else partial(DenseLayer, bn_size=bn_size,
-                                                                drop_rate=drop_rate)
+        make_layer = partial(DenseLayer, bn_size=bn_size, drop_rate=drop_rate)
         channels = num_init_features
         for i, num_layers in enumerate(block_config):
             self.features.add_module(f"denseblock{i + 1}",
@@ -176,7 +163,7 @@ class DenseNet(nn.Module):
             channels += num_layers * growth_rate
             if i != len(block_config) - 1:  # no transition after the last block
                 self.features.add_module(f"transition{i + 1}",
-                                         Transition(channels, channels // 2, bias=bias))
+                                         Transition(channels, channels // 2))
                 channels //= 2              # compression θ = 0.5
         self.features.add_module("norm5", nn.BatchNorm2d(channels))  # pre-activation nets end in BN
         self.classifier = nn.Linear(channels, num_classes)
@@ -214,20 +201,3 @@ for _name, (_k, _blocks, _init) in CONFIGS.items():
              paper="Huang et al. 2017, arXiv:1608.06993", torchvision=_name,
              description=f"torchvision's {_name}: DenseNet-BC, k={_k}, blocks {'-'.join(map(str, _blocks))}",
              config=_name)(densenet)
-
-
-@register("densenet_fmnist", family="densenet", num_classes=10, in_channels=1, input_size=96,
-          min_size=29, paper="Huang et al. 2017, arXiv:1608.06993; d2l §8.7",
-          description="d2l's small DenseNet for Fashion-MNIST: k=32, 4 blocks of 4 plain layers")
-def densenet_fmnist(num_classes: int = 10, in_channels: int = 1, growth_rate: int = 32,
-                    arch: Sequence[int] = (4, 4, 4, 4), num_channels: int = 64) -> DenseNet:
-    """d2l §8.7's DenseNet: 758,226 parameters for 10 classes.
-
-    >>> import torch
-    >>> densenet_fmnist()(torch.zeros(2, 1, 96, 96)).shape
-    torch.Size([2, 10])
-    """
-    net = DenseNet(growth_rate, arch, num_channels, bn_size=None, num_classes=num_classes,
-                   in_channels=in_channels, bias=True)
-    net.apply(init_cnn)  # d2l's Xavier-uniform initialization
-    return net

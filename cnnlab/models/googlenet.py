@@ -1,4 +1,4 @@
-"""GoogLeNet (Inception v1): torchvision's ImageNet network and d2l's Fashion-MNIST one.
+"""GoogLeNet (Inception v1): torchvision's ImageNet network.
 
 Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich, "Going
 Deeper with Convolutions", CVPR 2015, arXiv:1409.4842.
@@ -49,26 +49,23 @@ dropped after loading) and **13,004,888** with ``aux_logits=True``, which is wha
 the model returns plain logits in eval mode; in train mode with aux heads it returns
 ``GoogLeNetOutputs(logits, aux_logits2, aux_logits1)``. The smallest input is 15×15.
 
-``googlenet_fmnist`` is d2l §8.4's version for 96×96 Fashion-MNIST: the same
-Inception channel table, plain conv+ReLU with bias (no BatchNorm), a true 5×5 branch,
-padded pools, no aux heads, 1 channel, 10 classes: 5,977,530 parameters. Its
-padded pools never shrink a map below 1×1, so any input size works.
+d2l's GoogLeNet for 96×96 Fashion-MNIST (plain conv + ReLU, a true 5×5 branch, no
+aux heads) is the GoogLeNet chapter's ``googlenet_fmnist`` (:mod:`cnnlab.chapters.googlenet`).
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.models.lenet import init_cnn
 from cnnlab.models.registry import register
 
-__all__ = ["INCEPTION_CFG", "BasicConv2d", "ConvReLU", "Inception", "InceptionAux",
-           "GoogLeNet", "GoogLeNetOutputs", "googlenet", "googlenet_fmnist"]
+__all__ = ["INCEPTION_CFG", "BasicConv2d", "Inception", "InceptionAux", "GoogLeNet",
+           "GoogLeNetOutputs", "googlenet"]
 
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
 
@@ -106,28 +103,20 @@ class BasicConv2d(nn.Module):
         return F.relu(self.bn(self.conv(x)), inplace=True)
 
 
-class ConvReLU(nn.Sequential):
-    """The paper's and d2l's conv unit: convolution with bias, then ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, **kwargs: Any) -> None:
-        super().__init__(nn.Conv2d(in_channels, out_channels, **kwargs), nn.ReLU(inplace=True))
-
-
 class Inception(nn.Module):
     """Four parallel branches concatenated along channels; height and width unchanged.
 
     Args:
         in_channels: input channels.
         ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj: a row of Table 1.
-        conv_block: the conv unit (:class:`BasicConv2d` or :class:`ConvReLU`).
         five_by_five: use a 5×5 kernel in branch 3 as in the paper. torchvision
             uses 3×3 there (pytorch/vision#906); keep False to load its weights.
     """
 
     def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
-                 ch5x5: int, pool_proj: int, conv_block: Callable[..., nn.Module] = BasicConv2d,
-                 five_by_five: bool = False) -> None:
+                 ch5x5: int, pool_proj: int, five_by_five: bool = False) -> None:
         super().__init__()
+        conv_block = BasicConv2d
         self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
         self.branch2 = nn.Sequential(
             conv_block(in_channels, ch3x3red, kernel_size=1),  # reduce channels first: cheaper 3×3
@@ -147,10 +136,9 @@ class Inception(nn.Module):
 class InceptionAux(nn.Module):
     """Auxiliary classifier on an intermediate map (training only): pool, 1×1 conv, 2 fc."""
 
-    def __init__(self, in_channels: int, num_classes: int, dropout: float = 0.7,
-                 conv_block: Callable[..., nn.Module] = BasicConv2d) -> None:
+    def __init__(self, in_channels: int, num_classes: int, dropout: float = 0.7) -> None:
         super().__init__()
-        self.conv = conv_block(in_channels, 128, kernel_size=1)
+        self.conv = BasicConv2d(in_channels, 128, kernel_size=1)
         self.fc1 = nn.Linear(128 * 4 * 4, 1024)
         self.fc2 = nn.Linear(1024, num_classes)
         self.dropout = nn.Dropout(p=dropout)
@@ -262,36 +250,3 @@ def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = 
     torch.Size([1, 10])
     """
     return GoogLeNet(num_classes, in_channels, aux_logits=aux_logits, **kwargs)
-
-
-@register("googlenet_fmnist", family="googlenet", num_classes=10, in_channels=1, input_size=96,
-          min_size=1, paper="Szegedy et al. 2014, arXiv:1409.4842; d2l §8.4",
-          description="d2l's GoogLeNet for 96×96 Fashion-MNIST: no BN, no aux heads, true 5×5")
-def googlenet_fmnist(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
-    """d2l §8.4's GoogLeNet as ``Sequential(b1, b2, b3, b4, b5, fc)``: 5,977,530 parameters.
-
-    >>> import torch
-    >>> googlenet_fmnist()(torch.zeros(2, 1, 96, 96)).shape
-    torch.Size([2, 10])
-    """
-    def pool() -> nn.MaxPool2d:
-        return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)  # d2l pads instead of ceil_mode
-
-    def inceptions(names: str, channels: int) -> list[nn.Module]:
-        blocks = []
-        for name in names.split():
-            blocks.append(Inception(channels, *INCEPTION_CFG[name], conv_block=ConvReLU,
-                                    five_by_five=True))
-            channels = inception_out(name)
-        return blocks
-
-    b1 = nn.Sequential(ConvReLU(in_channels, 64, kernel_size=7, stride=2, padding=3), pool())
-    b2 = nn.Sequential(ConvReLU(64, 64, kernel_size=1), ConvReLU(64, 192, kernel_size=3, padding=1),
-                       pool())
-    b3 = nn.Sequential(*inceptions("3a 3b", 192), pool())
-    b4 = nn.Sequential(*inceptions("4a 4b 4c 4d 4e", inception_out("3b")), pool())
-    b5 = nn.Sequential(*inceptions("5a 5b", inception_out("4e")),
-                       nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
-    net = nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(inception_out("5b"), num_classes))
-    net.apply(init_cnn)  # d2l's Xavier-uniform initialization
-    return net

@@ -118,19 +118,30 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def create(name: str, num_classes: int | None = None, in_channels: int | None = None,
-           **kwargs) -> nn.Module:
+           seed: int | None = None, **kwargs) -> nn.Module:
     """Build the registered model ``name``.
 
     Args:
         name: a name from :func:`list_models`.
         num_classes: output classes (default: the configuration's own, e.g. 1000).
         in_channels: input channels (default: the configuration's own, e.g. 3).
+        seed: seed every random number generator (:func:`cnnlab.seed_everything`)
+            before the weights are drawn, so the same seed gives the same initial
+            weights. This is the one way to seed a run's initialisation; ``fit(seed=...)``
+            seeds only what happens during training (shuffling, dropout).
         **kwargs: passed to the model's builder (e.g. ``aux_logits=False``).
+
+    >>> a, b = create("lenet", seed=0), create("lenet", seed=0)
+    >>> all(bool((p == q).all()) for p, q in zip(a.parameters(), b.parameters()))
+    True
 
     The returned module carries ``model.input_spec`` (an :class:`InputSpec`) and
     validates every input against it before its first layer runs.
     """
     spec = get_spec(name)
+    if seed is not None:
+        from cnnlab.seeding import seed_everything
+        seed_everything(seed)
     num_classes = spec.num_classes if num_classes is None else num_classes
     in_channels = spec.in_channels if in_channels is None else in_channels
     model = spec.builder(num_classes=num_classes, in_channels=in_channels,

@@ -22,7 +22,7 @@ fc, fc, fc             4096, 4096, classes  (ReLU + dropout 0.5 after the first 
 =====================  =========  ========  ===========================
 
 Configurations A, B, D, E are the paper's Table 1 columns (VGG-11, -13, -16, -19;
-seed 004's ``cfg_vgg16`` is ``cfgs["D"]`` and ``cfg_vgg19`` is ``cfgs["E"]``).
+the modern-CNN article's ``cfg_vgg16`` is ``cfgs["D"]`` and ``cfg_vgg19`` ``cfgs["E"]``).
 ``vgg11`` … ``vgg19_bn`` are torchvision's networks with its parameter names
 (``features.N``, ``classifier.N``), so its ImageNet weights load; the ``_bn``
 versions put BatchNorm between each convolution and its ReLU (not in the paper).
@@ -30,12 +30,8 @@ Parameters for 1000 classes: vgg11 132,863,336, vgg13 133,047,848, vgg16 138,357
 vgg19 143,667,240; with BN 132,868,840, 133,053,736, 138,365,992, 143,678,248.
 Five 2×2 pools need inputs of at least 32×32.
 
-``vgg11_fmnist`` is d2l §8.2's narrow VGG-11 for Fashion-MNIST: every channel count
-divided by ``ratio=4`` (16-32-64-128-128), one input channel, 4096-wide fc layers,
-10 classes: 43,093,322 parameters (25.7M of them in the 6272×4096 first fc
-layer). Like torchvision we put an adaptive 7×7 average pool before the classifier:
-the identity at d2l's 224×224 inputs, and it lets any input from 32×32 up through
-(d2l's plain flatten accepts only 224 to 255 pixels).
+d2l's narrow VGG-11 for Fashion-MNIST is the VGG chapter's ``vgg11_fmnist``
+(:mod:`cnnlab.chapters.vgg`).
 """
 
 from __future__ import annotations
@@ -45,10 +41,9 @@ from typing import Sequence, Union
 import torch
 from torch import nn
 
-from cnnlab.models.lenet import init_cnn
 from cnnlab.models.registry import register
 
-__all__ = ["cfgs", "VGG11_ARCH", "vgg_block", "make_layers", "VGG", "vgg", "vgg11_fmnist"]
+__all__ = ["cfgs", "make_layers", "VGG", "vgg"]
 
 # torchvision's configuration table: an int is a 3×3 conv with that many output
 # channels, "M" a 2×2/2 max-pool. Keys are the paper's Table 1 columns.
@@ -60,31 +55,12 @@ cfgs: dict[str, list[Union[int, str]]] = {
           512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
 
-# Configuration A written per block, as d2l does: (number of convs, channels).
-VGG11_ARCH: tuple[tuple[int, int], ...] = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
-
-
-def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
-    """d2l's VGG block: ``num_convs`` 3×3 conv-ReLU layers, then a 2×2/2 max-pool.
-
-    >>> import torch
-    >>> vgg_block(2, 3, 64)(torch.zeros(1, 3, 32, 32)).shape
-    torch.Size([1, 64, 16, 16])
-    """
-    layers: list[nn.Module] = []
-    for _ in range(num_convs):
-        layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU()]
-        in_channels = out_channels
-    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))  # halves height and width
-    return nn.Sequential(*layers)
-
-
 def make_layers(cfg: Sequence[Union[int, str]], batch_norm: bool = False,
                 in_channels: int = 3) -> nn.Sequential:
     """torchvision's flat feature extractor for a configuration (same indices, same names).
 
-    It is the same network as chaining :func:`vgg_block` per block, but flat, so
-    parameter names are ``features.0.weight`` … as in torchvision's checkpoints.
+    Flat, so parameter names are ``features.0.weight`` … as in torchvision's checkpoints
+    (d2l's ``vgg_block`` per block builds the same layers, nested).
     """
     layers: list[nn.Module] = []
     for v in cfg:
@@ -102,7 +78,7 @@ class VGG(nn.Module):
     """``features`` → ``avgpool`` (adaptive 7×7) → flatten → ``classifier``, as torchvision.
 
     Args:
-        features: the convolutional part (:func:`make_layers` or chained :func:`vgg_block`).
+        features: the convolutional part (:func:`make_layers`).
         num_classes: output classes.
         feature_channels: channels out of ``features`` (512 for the ImageNet nets).
         hidden: width of the two hidden fully connected layers.
@@ -169,27 +145,3 @@ for _name, _cfg in _TORCHVISION_VGGS.items():
                  description=f"torchvision's {_full}: VGG configuration {_cfg}"
                              + (" with BatchNorm" if _bn else ""),
                  cfg=_cfg, batch_norm=_bn)(vgg)
-
-
-@register("vgg11_fmnist", family="vgg", num_classes=10, in_channels=1, input_size=224, min_size=32,
-          paper="Simonyan & Zisserman 2015, arXiv:1409.1556; d2l §8.2",
-          description="d2l's narrow VGG-11 for Fashion-MNIST (channels ÷ 4, 4096-wide fc)")
-def vgg11_fmnist(num_classes: int = 10, in_channels: int = 1, ratio: int = 4,
-                 conv_arch: Sequence[tuple[int, int]] = VGG11_ARCH,
-                 dropout: float = 0.5) -> VGG:
-    """d2l's small VGG-11: channels of ``conv_arch`` divided by ``ratio``.
-
-    ``ratio=4`` (d2l's choice) makes it 16-32-64-128-128 and trains ~16× faster
-    than the full-width convolutions; the fc layers stay 4096 wide as in d2l.
-
-    >>> import torch
-    >>> vgg11_fmnist()(torch.zeros(2, 1, 64, 64)).shape
-    torch.Size([2, 10])
-    """
-    blocks, channels = [], in_channels
-    for num_convs, out_channels in conv_arch:
-        blocks.append(vgg_block(num_convs, channels, out_channels // ratio))
-        channels = out_channels // ratio
-    net = VGG(nn.Sequential(*blocks), num_classes, feature_channels=channels, dropout=dropout)
-    net.apply(init_cnn)  # d2l's Xavier-uniform initialization
-    return net

@@ -1,4 +1,4 @@
-"""cnnlab.inspect: layer table, stage shapes, parameter counts, FLOPs, benchmark."""
+"""cnnlab.measure: layer table, stage shapes, parameter counts, FLOPs, benchmark."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnlab import inspect as ins
+from cnnlab import measure as ins
 from cnnlab import models
 
 
@@ -75,6 +75,23 @@ def test_layer_shapes_torchvision_resnet18_and_verbose(capsys):
     assert dict(trace)["layer4"] == torch.Size([1, 512, 2, 2])
     assert net.training                              # mode restored
     assert "Sequential output shape:\ttorch.Size([1, 512, 2, 2])" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, rows, first, last", [
+    ("alexnet", 21, "features.0", "classifier.6"),           # torchvision: features, classifier
+    ("vgg11", 29, "features.0", "classifier.6"),
+    ("densenet121", 13, "features.conv0", "classifier"),      # blocks stay one row each
+    ("alexnet_fmnist", 22, "0", "21"),                        # the chapters' flat networks
+    ("vgg11_fmnist", 14, "0", "13"),                          # one row per vgg_block
+    ("densenet_fmnist", 9, "0", "last"),
+])
+def test_layer_shapes_trace_into_features_and_stop_at_blocks(name, rows, first, last):
+    trace = ins.layer_shapes(name)
+    assert len(trace) == rows and trace[0][0] == first and trace[-1][0] == last
+    if name == "densenet121":
+        assert "features.denseblock1" in dict(trace)
+    sides = [shape[-1] for _, shape in trace if len(shape) == 4]
+    assert sides == sorted(sides, reverse=True) and sides[-1] < sides[0]  # resolution falls
 
 
 # ---------------------------------------------------------------- FLOPs
@@ -165,6 +182,13 @@ def test_benchmark_channels_last_and_registry_name():
     r = ins.benchmark("resnet18_fmnist", (2, 1, 28, 28), device="cpu", steps=1, warmup=1,
                       channels_last=True)
     assert r.batch_size == 2 and r.channels_last and r.model == "resnet18_fmnist"
+
+
+def test_benchmark_runs_on_the_default_device(monkeypatch):
+    # "meta" tensors have shapes but no data: a device every machine has, and not the CPU.
+    monkeypatch.setenv("CNNLAB_DEVICE", "meta")
+    r = ins.benchmark(_Counting(), (1, 8, 8), batch_size=2, steps=1, warmup=0)
+    assert r.device == "meta"
 
 
 def test_benchmark_rejects_bad_arguments():

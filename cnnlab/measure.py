@@ -3,14 +3,14 @@
 Every function takes a module or a registry name (built with
 :func:`cnnlab.models.create` and its default configuration)::
 
-    >>> from cnnlab import inspect
-    >>> inspect.count_parameters("resnet18_fmnist")
+    >>> from cnnlab import measure
+    >>> measure.count_parameters("resnet18_fmnist")
     11178378
-    >>> [tuple(s) for _, s in inspect.layer_shapes("resnet18_fmnist", (1, 1, 96, 96))][-1]
+    >>> [tuple(s) for _, s in measure.layer_shapes("resnet18_fmnist", (1, 1, 96, 96))][-1]
     (1, 10)
 
 * :func:`summary` — torchinfo's layer-by-layer table (output shape, parameters);
-* :func:`layer_shapes` — the output shape of each top-level child, the trace d2l
+* :func:`layer_shapes` — the output shape of each layer or block, the trace d2l
   prints ("Sequential output shape: torch.Size([1, 64, 24, 24])");
 * :func:`count_parameters` — the number of parameters;
 * :func:`flops` — floating-point operations of one forward pass, per top-level child,
@@ -36,7 +36,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
-from cnnlab.device import precision_name
+from cnnlab.device import default_device, precision_name
 
 __all__ = ["summary", "layer_shapes", "count_parameters", "flops", "FlopReport",
            "benchmark", "BenchResult"]
@@ -55,7 +55,7 @@ def _resolve(model: nn.Module | str, input_size: Sequence[int] | None,
     without ``input_size`` gets a Fashion-MNIST batch of one, (1, 1, 28, 28).
     """
     if isinstance(model, str):
-        from cnnlab import models  # imported late: inspect reads models, not the reverse
+        from cnnlab import models  # imported late: measure reads models, not the reverse
 
         spec = models.get_spec(model)
         name, module = model, models.create(model)
@@ -136,22 +136,42 @@ def summary(model: nn.Module | str, input_size: Sequence[int] | None = None, dep
     return stats
 
 
-def layer_shapes(model: nn.Module | str, input_size: Sequence[int] | None = None,
-                 verbose: bool = False) -> list[tuple[str, Any]]:
-    """Output shape of each top-level child, in the order the forward pass calls them.
+def _traced_children(module: nn.Module, expand: Sequence[str]) -> list[tuple[str, nn.Module]]:
+    """The top-level children, with the plain ``nn.Sequential`` ones named in ``expand``
+    replaced by their own children (``features.0``, ``features.1``, ...)."""
+    rows = []
+    for name, child in module.named_children():
+        if name in expand and type(child) is nn.Sequential:
+            rows += [(f"{name}.{sub}", grandchild) for sub, grandchild in child.named_children()]
+        else:
+            rows.append((name, child))
+    return rows
 
-    This is the stage-by-stage trace of d2l's ResNet chapter: for a model built as a
-    chain of blocks it shows how resolution falls while channels grow.
+
+def layer_shapes(model: nn.Module | str, input_size: Sequence[int] | None = None,
+                 verbose: bool = False,
+                 expand: Sequence[str] = ("features", "classifier", "stages"),
+                 ) -> list[tuple[str, Any]]:
+    """Output shape of each layer or block, in the order the forward pass calls them.
+
+    This is the stage-by-stage trace of d2l's chapters: for a model built as a chain of
+    layers and blocks it shows how resolution falls while channels grow. The rows are
+    the model's top-level children; a plain ``nn.Sequential`` container named in
+    ``expand`` (torchvision's ``features`` and ``classifier``) is traced one level
+    deeper, so AlexNet, VGG and DenseNet show their layers and blocks, not two rows.
+    Named blocks (a ``Residual``, a ``DenseBlock``, a VGG block) stay one row each.
 
     Args:
         model: a module or a registry name.
         input_size: full input shape (N, C, H, W); defaults as in :func:`summary`.
-        verbose: also print one line per child, d2l style
+        verbose: also print one line per row, d2l style
             (``Sequential output shape:    torch.Size([1, 64, 24, 24])``).
+        expand: names of the containers to trace into.
 
     Returns:
-        ``[(child name, output shape), ...]``; a shape is a ``torch.Size`` (a tuple of
-        them for a child returning several tensors). A child called twice appears twice;
+        ``[(name, output shape), ...]``, names as ``model.get_submodule`` takes them; a
+        shape is a ``torch.Size`` (a tuple of them for a child returning several
+        tensors). A child called twice appears twice;
         a child the forward pass does not call (an auxiliary head in eval mode) does not
         appear. Runs in eval mode without gradients; restores the model's mode.
 
@@ -169,7 +189,7 @@ def layer_shapes(model: nn.Module | str, input_size: Sequence[int] | None = None
     module, size, _ = _resolve(model, input_size)
     records: list[tuple[str, Any]] = []
     handles = []
-    for name, child in module.named_children():
+    for name, child in _traced_children(module, expand):
         def hook(mod, args, out, name=name):
             records.append((name, _shape_of(out)))
         handles.append(child.register_forward_hook(hook))
@@ -183,9 +203,8 @@ def layer_shapes(model: nn.Module | str, input_size: Sequence[int] | None = None
             h.remove()
         module.train(was_training)
     if verbose:
-        kinds = dict(module.named_children())
         for name, shape in records:
-            print(f"{type(kinds[name]).__name__} output shape:\t{shape}")
+            print(f"{type(module.get_submodule(name)).__name__} output shape:\t{shape}")
     return records
 
 
@@ -424,7 +443,8 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
             size unless ``batch_size`` is given. Default: the registry configuration's
             input for a name, (1, 28, 28) for a module.
         batch_size: images per step (default: N of a 4-d ``input_size``, else 64).
-        device: "cuda", "cpu", ... (default: CUDA when available).
+        device: "cuda", "cpu", ... (default: :func:`cnnlab.device.default_device`:
+            ``$CNNLAB_DEVICE``, else CUDA when available, else the CPU, as ``fit``).
         mode: "inference" or "train".
         steps: timed steps (>= 1). warmup: untimed steps before them (>= 0).
         channels_last: convert model and input to ``torch.channels_last`` (NHWC),
@@ -465,8 +485,7 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
         raise ValueError(f"input_size must be (C, H, W) or (N, C, H, W), got {input_size}")
     batch_size = 64 if batch_size is None else int(batch_size)
 
-    dev = torch.device(device if device is not None
-                       else ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = default_device(device)
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", torch.cuda.current_device())
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -478,8 +497,9 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
     labels: torch.Tensor | None = None
 
     def forward() -> Any:
-        with torch.autocast(dev.type, dtype=amp_dtype or torch.float32,
-                            enabled=amp_dtype is not None):
+        if amp_dtype is None:
+            return module(x)
+        with torch.autocast(dev.type, dtype=amp_dtype):
             return module(x)
 
     def step() -> None:

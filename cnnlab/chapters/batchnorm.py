@@ -1,4 +1,4 @@
-"""LeNet-5 and LeNet with batch normalization, as d2l's chapters build them.
+"""Batch normalization: LeNet-5 and LeNet with batch normalization, as d2l builds them.
 
 LeCun, Bottou, Bengio, Haffner, "Gradient-Based Learning Applied to Document
 Recognition", Proc. IEEE 86(11), 1998 (no arXiv id). Batch normalization: Ioffe,
@@ -38,19 +38,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
 
-__all__ = ["init_cnn", "lenet", "lenet_bn"]
+__all__ = ["lenet", "lenet_bn"]
 
-
-def init_cnn(module: nn.Module) -> None:
-    """d2l's ``init_cnn``: Xavier-uniform weights for every Conv2d and Linear.
-
-    Use it with ``net.apply(init_cnn)``. With sigmoid activations PyTorch's default
-    (Kaiming-uniform with a=√5) starts the d2l networks too flat to learn quickly.
-    """
-    if type(module) in (nn.Linear, nn.Conv2d):
-        nn.init.xavier_uniform_(module.weight)
+BENCHMARK_INPUTS = [("lenet_bn", 28, 256)]
 
 
 @register("lenet", family="lenet", num_classes=10, in_channels=1, input_size=28, min_size=28,

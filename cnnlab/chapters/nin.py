@@ -35,18 +35,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from cnnlab.models.lenet import init_cnn
+from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
 
-__all__ = ["nin_block", "NIN_STAGES", "nin"]
+__all__ = ["nin_block", "nin"]
 
-# The three feature stages: (out_channels, kernel_size, stride, padding); each is
-# followed by a 3×3/2 max-pool.
-NIN_STAGES: list[tuple[int, int, int, int]] = [
-    (96, 11, 4, 0),
-    (256, 5, 1, 2),
-    (384, 3, 1, 1),
-]
+BENCHMARK_INPUTS = [("nin", 96, 64)]
 
 
 def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int,
@@ -77,17 +71,16 @@ def nin(num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> nn
     >>> nin(num_classes=1000, in_channels=3)(torch.zeros(1, 3, 224, 224)).shape
     torch.Size([1, 1000])
     """
-    layers: list[nn.Module] = []
-    channels = in_channels
-    for out_channels, kernel_size, stride, padding in NIN_STAGES:
-        layers += [nin_block(channels, out_channels, kernel_size, stride, padding),
-                   nn.MaxPool2d(kernel_size=3, stride=2)]
-        channels = out_channels
     net = nn.Sequential(
-        *layers,
+        nin_block(in_channels, 96, kernel_size=11, stride=4, padding=0),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nin_block(96, 256, kernel_size=5, stride=1, padding=2),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nin_block(256, 384, kernel_size=3, stride=1, padding=1),
+        nn.MaxPool2d(kernel_size=3, stride=2),
         nn.Dropout(dropout),
         # The classifier is a NiN block with one output channel per class ...
-        nin_block(channels, num_classes, kernel_size=3, stride=1, padding=1),
+        nin_block(384, num_classes, kernel_size=3, stride=1, padding=1),
         # ... whose maps are averaged into scores: no fully connected layer.
         nn.AdaptiveAvgPool2d((1, 1)),
         nn.Flatten(),

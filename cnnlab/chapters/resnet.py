@@ -1,4 +1,4 @@
-"""ResNet-18 for Fashion-MNIST, as seed 001 and d2l's chapter build it.
+"""ResNet-18 for Fashion-MNIST, as the article "残差网络(ResNet)" and d2l §8.6 build it.
 
 He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016,
 arXiv:1512.03385. Instead of asking a stack of layers to fit a mapping H(x), a
@@ -6,10 +6,11 @@ residual block lets them fit the residual F(x) = H(x) - x and adds the input bac
 H(x) = F(x) + x; an identity is then as easy as driving F to zero, so extra depth
 cannot make the network worse to optimise.
 
-This is the teaching version of seed 001 (and of Zhang et al., *Dive into Deep
-Learning*, §8.6): convolutions keep their bias, the shortcut is a 1×1 convolution
-only where the shape changes, and the module names are the seed's, so a
-``ResNet18.params`` file saved by the seed's script loads into :func:`resnet18_fmnist`.
+This is the teaching version of the article "残差网络(ResNet)" (Residual networks),
+itself Zhang et al., *Dive into Deep Learning*, §8.6: convolutions keep their bias,
+the shortcut is a 1×1 convolution only where the shape changes, and the module names
+are the article's, so a ``ResNet18.params`` file saved by its script loads into
+:func:`resnet18_fmnist`. torchvision's ResNets are :mod:`cnnlab.models.resnet`.
 
 =========================  ==========  ========  ======
 stage (input 1×224×224)    output      channels  blocks
@@ -33,12 +34,26 @@ from torch import nn
 from torch.nn import functional as F
 
 from cnnlab.models.registry import register
+from cnnlab.profiles import Profile
 
-__all__ = ["Residual", "resnet_block", "resnet18_fmnist"]
+__all__ = ["Residual", "resnet_block", "GlobalAvgPool2d", "resnet18_fmnist", "PROFILES"]
+
+# The article's recipe: Adam, lr 0.001, batch 256, 2 epochs on 28×28 images. The quick
+# run keeps the recipe for 3 epochs on 600 training and 200 test images per class: the
+# same experiment, smaller.
+FULL = Profile(model="resnet18_fmnist", epochs=2, batch_size=256, lr=1e-3, optimizer="adam",
+               source='"残差网络(ResNet)" (Adam, lr 0.001, batch 256, 2 epochs, 28×28)')
+PROFILES = {
+    "full": FULL,
+    "quick": FULL.replace(epochs=3, train_per_class=600, test_per_class=200),
+}
+
+# trainer_vs_d2l's setting, and the quick profile's.
+BENCHMARK_INPUTS = [("resnet18_fmnist", 96, 128), ("resnet18_fmnist", 28, 256)]
 
 
 class Residual(nn.Module):
-    """The residual block of seed 001 / d2l: two 3×3 conv-BN layers plus a shortcut.
+    """The residual block of the article and d2l: two 3×3 conv-BN layers plus a shortcut.
 
     Args:
         in_channels: channels of the input x.
@@ -92,10 +107,10 @@ class GlobalAvgPool2d(nn.Module):
 
 
 @register("resnet18_fmnist", family="resnet", num_classes=10, in_channels=1, input_size=28,
-          min_size=1, paper="He et al. 2016, arXiv:1512.03385; seed 001; d2l §8.6",
-          description="ResNet-18 of seed 001 / d2l for Fashion-MNIST (conv bias, 1×1 projections)")
+          min_size=1, paper="He et al. 2016, arXiv:1512.03385; d2l §8.6",
+          description="ResNet-18 of d2l and the Residual networks article, for Fashion-MNIST (conv bias)")
 def resnet18_fmnist(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
-    """Seed 001's ``resnet18(output, in_channels)``: stem, four stages of two blocks, GAP, fc."""
+    """The article's ``resnet18(output, in_channels)``: stem, four stages of two blocks, GAP, fc."""
     net = nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
         nn.BatchNorm2d(64),

@@ -1,0 +1,78 @@
+"""AlexNet, as d2l §8.1 builds it for Fashion-MNIST.
+
+Krizhevsky, Sutskever, Hinton, "ImageNet Classification with Deep Convolutional
+Neural Networks", NeurIPS 2012 (never posted to arXiv).
+
+AlexNet is LeNet made big: five convolutions with ReLU instead of the sigmoid,
+overlapping 3×3/2 max-pooling and two 4096-wide fully connected layers regularised by
+dropout, trained on GPUs. Beating hand-engineered features by a wide margin at ILSVRC
+2012, it started the deep-learning era of computer vision.
+
+=======================  ==========  ========
+stage (input 1×224×224)  output      channels
+=======================  ==========  ========
+11×11/4 conv, ReLU       54×54       96
+3×3/2 max pool           26×26       96
+5×5 conv, ReLU           26×26       256
+3×3/2 max pool           12×12       256
+3×3 conv ×3, ReLU        12×12       384, 384, 256
+3×3/2 max pool           5×5         256
+adaptive avg pool        5×5         256
+fc, fc (dropout 0.5)     4096, 4096  —
+fc                       classes     —
+=======================  ==========  ========
+
+``alexnet_fmnist`` is d2l's network (the paper's single-tower widths 96-256-384-384-256,
+1 input channel, dropout after the ReLUs): 46,764,746 parameters for 10 classes. The
+adaptive average pool before the classifier is ours: the identity at d2l's 224×224
+inputs, it lets smaller images through. The smallest input is 65×65: the third
+3×3/2 max pool needs a 3×3 map, which needs 65 pixels (64 gives 2×2).
+torchvision's ImageNet AlexNet is :mod:`cnnlab.models.alexnet`.
+
+AlexNet is the first network of the course trained at scale; its notebook shows the
+training loop, :func:`cnnlab.train.fit`, with ``show_source``.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cnnlab.chapters._common import init_cnn
+from cnnlab.models.registry import register
+
+__all__ = ["alexnet_fmnist"]
+
+BENCHMARK_INPUTS = [("alexnet_fmnist", 96, 64)]
+
+
+@register("alexnet_fmnist", family="alexnet", num_classes=10, in_channels=1, input_size=224,
+          min_size=65, paper="Krizhevsky et al. 2012 (NeurIPS); d2l §8.1",
+          description="d2l's AlexNet for Fashion-MNIST (96-256-384-384-256), adaptive pool, ≥65 px")
+def alexnet_fmnist(num_classes: int = 10, in_channels: int = 1,
+                   dropout: float = 0.5) -> nn.Sequential:
+    """d2l §8.1's AlexNet: 46,764,746 parameters for 10 classes.
+
+    >>> import torch
+    >>> alexnet_fmnist()(torch.zeros(2, 1, 96, 96)).shape
+    torch.Size([2, 10])
+    """
+    net = nn.Sequential(
+        # A large 11×11 window with stride 4 captures objects in the large image.
+        nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),   # "overlapping pooling": window 3 > stride 2
+        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        # Three 3×3 convolutions; more output channels than LeNet by far.
+        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.AdaptiveAvgPool2d((5, 5)),            # identity at 224 px; lets smaller images in
+        nn.Flatten(),
+        # Dropout after each hidden fully connected layer fights overfitting.
+        nn.Linear(256 * 5 * 5, 4096), nn.ReLU(), nn.Dropout(p=dropout),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(p=dropout),
+        nn.Linear(4096, num_classes),
+    )
+    net.apply(init_cnn)  # d2l initializes its CNNs with Xavier-uniform weights
+    return net

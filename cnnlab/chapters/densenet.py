@@ -1,0 +1,106 @@
+"""DenseNet: every layer sees the feature maps of all layers before it in its block.
+
+Huang, Liu, van der Maaten, Weinberger, "Densely Connected Convolutional Networks",
+CVPR 2017, arXiv:1608.06993.
+
+Where ResNet adds a block's input to its output, a dense block *concatenates*: layer
+l receives [x0, x1, …, x_{l-1}] and contributes ``growth_rate`` new channels, so
+features are reused rather than relearned and each layer can stay narrow. Transition
+blocks (BN-ReLU-1×1 conv-2×2 avg pool) between dense blocks halve the channels and
+the map size, keeping the model small.
+
+==============================  ==========  ========================
+stage (input 1×96×96)           output      channels (growth 32)
+==============================  ==========  ========================
+7×7/2 conv, BN, ReLU, 3×3/2 max 24×24       64
+dense_blk1 (4 conv blocks)      24×24       64 + 4·32 = 192
+tran_blk1                       12×12       96
+dense_blk2                      12×12       96 + 128 = 224
+tran_blk2                       6×6         112
+dense_blk3                      6×6         112 + 128 = 240
+tran_blk3                       3×3         120
+dense_blk4                      3×3         120 + 128 = 248
+BN, ReLU, global avg pool, fc   1×1         248 → classes
+==============================  ==========  ========================
+
+``densenet_fmnist`` is d2l §8.7's small DenseNet: each layer the paper's basic
+BN-ReLU-3×3 conv (no bottleneck), convolutions with bias, 1 channel, 10 classes:
+758,226 parameters. The smallest input is 29×29 (three transitions after a ÷4 stem).
+torchvision's DenseNet-121 … 201 are :mod:`cnnlab.models.densenet`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from cnnlab.chapters._common import init_cnn
+from cnnlab.models.registry import register
+
+__all__ = ["conv_block", "DenseBlock", "transition_block", "densenet_fmnist"]
+
+BENCHMARK_INPUTS = [("densenet_fmnist", 64, 64)]
+
+
+def conv_block(in_channels: int, num_channels: int) -> nn.Sequential:
+    """BN-ReLU-3×3 conv: the layer of a dense block ("pre-activation" order)."""
+    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
+                         nn.Conv2d(in_channels, num_channels, kernel_size=3, padding=1))
+
+
+class DenseBlock(nn.Module):
+    """``num_convs`` conv blocks; each sees the block input and all earlier outputs.
+
+    The output has ``in_channels + num_convs * num_channels`` channels.
+
+    >>> DenseBlock(2, 3, 10)(torch.zeros(4, 3, 8, 8)).shape
+    torch.Size([4, 23, 8, 8])
+    """
+
+    def __init__(self, num_convs: int, in_channels: int, num_channels: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(*[conv_block(in_channels + i * num_channels, num_channels)
+                                   for i in range(num_convs)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for blk in self.net:
+            y = blk(x)
+            x = torch.cat((x, y), dim=1)  # concatenate input and output along channels
+        return x
+
+
+def transition_block(in_channels: int, num_channels: int) -> nn.Sequential:
+    """BN-ReLU-1×1 conv-2×2/2 avg pool: fewer channels, half the height and width."""
+    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
+                         nn.Conv2d(in_channels, num_channels, kernel_size=1),
+                         nn.AvgPool2d(kernel_size=2, stride=2))
+
+
+@register("densenet_fmnist", family="densenet", num_classes=10, in_channels=1, input_size=96,
+          min_size=29, paper="Huang et al. 2017, arXiv:1608.06993; d2l §8.7",
+          description="d2l's small DenseNet for Fashion-MNIST: k=32, 4 blocks of 4 plain layers")
+def densenet_fmnist(num_classes: int = 10, in_channels: int = 1, growth_rate: int = 32,
+                    arch: Sequence[int] = (4, 4, 4, 4), num_channels: int = 64) -> nn.Sequential:
+    """d2l §8.7's DenseNet: 758,226 parameters for 10 classes.
+
+    >>> densenet_fmnist()(torch.zeros(2, 1, 96, 96)).shape
+    torch.Size([2, 10])
+    """
+    net = nn.Sequential(nn.Sequential(
+        nn.Conv2d(in_channels, num_channels, kernel_size=7, stride=2, padding=3),
+        nn.BatchNorm2d(num_channels), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1)))
+    for i, num_convs in enumerate(arch):
+        net.add_module(f"dense_blk{i + 1}", DenseBlock(num_convs, num_channels, growth_rate))
+        num_channels += num_convs * growth_rate  # the dense block's output channels
+        if i != len(arch) - 1:  # a transition halves the channels between dense blocks
+            net.add_module(f"tran_blk{i + 1}", transition_block(num_channels, num_channels // 2))
+            num_channels //= 2
+    net.add_module("last", nn.Sequential(
+        nn.BatchNorm2d(num_channels), nn.ReLU(),
+        nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
+        nn.Linear(num_channels, num_classes)))
+    net.apply(init_cnn)  # d2l's Xavier-uniform initialization
+    return net

@@ -1,0 +1,107 @@
+"""GoogLeNet (Inception v1), as d2l §8.4 builds it for 96×96 Fashion-MNIST.
+
+Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich, "Going
+Deeper with Convolutions", CVPR 2015, arXiv:1409.4842.
+
+An Inception block runs four branches side by side — a 1×1 convolution, a 1×1
+"reduce" then 3×3, a 1×1 reduce then 5×5, and a 3×3 max pool then 1×1 — and
+concatenates them along channels, so each block looks at several scales at once while
+the cheap 1×1 reductions keep the cost down. Nine blocks, a small stem and global
+average pooling make a 22-layer network with fewer parameters than AlexNet.
+
+======================================  ==========  ==================================
+stage (input 1×96×96)                   output      channels
+======================================  ==========  ==================================
+b1: 7×7/2 conv, 3×3/2 max pool          24×24       64
+b2: 1×1 conv, 3×3 conv, 3×3/2 max pool  12×12       64, 192
+b3: Inception ×2, 3×3/2 max pool        6×6         256, 480
+b4: Inception ×5, 3×3/2 max pool        3×3         512, 512, 512, 528, 832
+b5: Inception ×2, global avg pool       1×1         832, 1024
+fc                                      —           classes
+======================================  ==========  ==================================
+
+The Inception channels are the paper's Table 1. ``googlenet_fmnist`` is d2l's
+network: plain conv + ReLU with bias (no BatchNorm, which came later), a true 5×5
+branch, padded pools, no auxiliary classifiers; 1 channel, 10 classes: 5,977,530
+parameters. Its padded pools never shrink a map below 1×1, so any input size works.
+torchvision's ImageNet GoogLeNet is :mod:`cnnlab.models.googlenet`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from cnnlab.chapters._common import init_cnn
+from cnnlab.models.registry import register
+
+__all__ = ["Inception", "googlenet_fmnist"]
+
+BENCHMARK_INPUTS = [("googlenet_fmnist", 64, 64)]
+
+
+class Inception(nn.Module):
+    """Four parallel branches concatenated along channels; height and width unchanged.
+
+    ``c1`` … ``c4`` are the branches' output channels; ``c2`` and ``c3`` are pairs
+    (1×1 reduce, then the 3×3 or 5×5 convolution). The block outputs
+    ``c1 + c2[1] + c3[1] + c4`` channels.
+
+    >>> Inception(192, 64, (96, 128), (16, 32), 32)(torch.zeros(1, 192, 8, 8)).shape
+    torch.Size([1, 256, 8, 8])
+    """
+
+    def __init__(self, in_channels: int, c1: int, c2: tuple[int, int], c3: tuple[int, int],
+                 c4: int) -> None:
+        super().__init__()
+        self.b1_1 = nn.Conv2d(in_channels, c1, kernel_size=1)                # branch 1: 1×1
+        self.b2_1 = nn.Conv2d(in_channels, c2[0], kernel_size=1)             # branch 2: 1×1,
+        self.b2_2 = nn.Conv2d(c2[0], c2[1], kernel_size=3, padding=1)        #   then 3×3
+        self.b3_1 = nn.Conv2d(in_channels, c3[0], kernel_size=1)             # branch 3: 1×1,
+        self.b3_2 = nn.Conv2d(c3[0], c3[1], kernel_size=5, padding=2)        #   then 5×5
+        self.b4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)         # branch 4: max,
+        self.b4_2 = nn.Conv2d(in_channels, c4, kernel_size=1)                #   then 1×1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b1 = F.relu(self.b1_1(x))
+        b2 = F.relu(self.b2_2(F.relu(self.b2_1(x))))
+        b3 = F.relu(self.b3_2(F.relu(self.b3_1(x))))
+        b4 = F.relu(self.b4_2(self.b4_1(x)))
+        return torch.cat((b1, b2, b3, b4), dim=1)
+
+
+@register("googlenet_fmnist", family="googlenet", num_classes=10, in_channels=1, input_size=96,
+          min_size=1, paper="Szegedy et al. 2014, arXiv:1409.4842; d2l §8.4",
+          description="d2l's GoogLeNet for 96×96 Fashion-MNIST: no BN, no aux heads, true 5×5")
+def googlenet_fmnist(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """d2l §8.4's GoogLeNet as ``Sequential(b1, b2, b3, b4, b5, fc)``: 5,977,530 parameters.
+
+    >>> googlenet_fmnist()(torch.zeros(2, 1, 96, 96)).shape
+    torch.Size([2, 10])
+    """
+    b1 = nn.Sequential(
+        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    b2 = nn.Sequential(
+        nn.Conv2d(64, 64, kernel_size=1), nn.ReLU(),
+        nn.Conv2d(64, 192, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    b3 = nn.Sequential(
+        Inception(192, 64, (96, 128), (16, 32), 32),         # 3a → 256 channels
+        Inception(256, 128, (128, 192), (32, 96), 64),       # 3b → 480
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    b4 = nn.Sequential(
+        Inception(480, 192, (96, 208), (16, 48), 64),        # 4a → 512
+        Inception(512, 160, (112, 224), (24, 64), 64),       # 4b → 512
+        Inception(512, 128, (128, 256), (24, 64), 64),       # 4c → 512
+        Inception(512, 112, (144, 288), (32, 64), 64),       # 4d → 528
+        Inception(528, 256, (160, 320), (32, 128), 128),     # 4e → 832
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    b5 = nn.Sequential(
+        Inception(832, 256, (160, 320), (32, 128), 128),     # 5a → 832
+        Inception(832, 384, (192, 384), (48, 128), 128),     # 5b → 1024
+        nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
+    net = nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(1024, num_classes))
+    net.apply(init_cnn)  # d2l's Xavier-uniform initialization
+    return net

@@ -1,0 +1,90 @@
+"""VGG: a network built from repeated blocks, as d2l §8.2 builds it for Fashion-MNIST.
+
+Simonyan, Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", ICLR 2015, arXiv:1409.1556.
+
+A VGG block is a few 3×3 convolutions (padding 1, ReLU) followed by a 2×2/2 max pool
+that halves the map. Two stacked 3×3 convolutions see as far as one 5×5 with fewer
+parameters and one more nonlinearity, so depth, not kernel size, became the knob: the
+network is five such blocks, channels doubling, and AlexNet's three fc layers.
+
+=====================  =========  ===========================  =====
+stage (input 224×224)  output     channels (VGG-11 ÷ ``ratio``)  convs
+=====================  =========  ===========================  =====
+vgg_block 1            112×112    64 ÷ 4 = 16                  1
+vgg_block 2            56×56      128 ÷ 4 = 32                 1
+vgg_block 3            28×28      256 ÷ 4 = 64                 2
+vgg_block 4            14×14      512 ÷ 4 = 128                2
+vgg_block 5            7×7        512 ÷ 4 = 128                2
+adaptive avg pool      7×7        128                          —
+fc, fc, fc             4096, 4096, classes (ReLU + dropout 0.5 after the first two)
+=====================  =========  ===========================  =====
+
+``vgg11_fmnist`` is d2l's narrow VGG-11 (the paper's configuration A with every
+channel count divided by 4), one input channel, 10 classes: 43,093,322 parameters,
+25.7M of them in the 6272×4096 first fc layer. The adaptive 7×7 average pool is
+torchvision's: the identity at 224×224, it lets any input from 32×32 up through (d2l's
+plain flatten accepts only 224 to 255 pixels). torchvision's VGG-11 … VGG-19 are
+:mod:`cnnlab.models.vgg`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from torch import nn
+
+from cnnlab.chapters._common import init_cnn
+from cnnlab.models.registry import register
+
+__all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist"]
+
+BENCHMARK_INPUTS = [("vgg11_fmnist", 64, 64)]
+
+# The paper's configuration A (VGG-11), one row per block: (number of convs, channels).
+VGG11_ARCH: tuple[tuple[int, int], ...] = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
+
+
+def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+    """``num_convs`` 3×3 conv-ReLU layers, then a 2×2/2 max pool.
+
+    >>> import torch
+    >>> vgg_block(2, 3, 64)(torch.zeros(1, 3, 32, 32)).shape
+    torch.Size([1, 64, 16, 16])
+    """
+    layers: list[nn.Module] = []
+    for _ in range(num_convs):
+        layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU()]
+        in_channels = out_channels
+    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))  # halves height and width
+    return nn.Sequential(*layers)
+
+
+@register("vgg11_fmnist", family="vgg", num_classes=10, in_channels=1, input_size=224, min_size=32,
+          paper="Simonyan & Zisserman 2015, arXiv:1409.1556; d2l §8.2",
+          description="d2l's narrow VGG-11 for Fashion-MNIST (channels ÷ 4, 4096-wide fc)")
+def vgg11_fmnist(num_classes: int = 10, in_channels: int = 1, ratio: int = 4,
+                 conv_arch: Sequence[tuple[int, int]] = VGG11_ARCH,
+                 dropout: float = 0.5) -> nn.Sequential:
+    """d2l's small VGG-11: the channels of ``conv_arch`` divided by ``ratio``.
+
+    ``ratio=4`` (d2l's choice) trains about 16× faster than the full widths; the fc
+    layers stay 4096 wide as in d2l.
+
+    >>> import torch
+    >>> vgg11_fmnist()(torch.zeros(2, 1, 64, 64)).shape
+    torch.Size([2, 10])
+    """
+    conv_blks = []
+    for num_convs, out_channels in conv_arch:
+        conv_blks.append(vgg_block(num_convs, in_channels, out_channels // ratio))
+        in_channels = out_channels // ratio
+    net = nn.Sequential(
+        *conv_blks,
+        nn.AdaptiveAvgPool2d((7, 7)), nn.Flatten(),
+        nn.Linear(in_channels * 7 * 7, 4096), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(4096, num_classes),
+    )
+    net.apply(init_cnn)  # d2l's Xavier-uniform initialization
+    return net

@@ -1,0 +1,92 @@
+"""Every environment variable the package reads, in one place.
+
+=====================  ==========================================================
+variable               effect
+=====================  ==========================================================
+``CNNLAB_DATA``        where Fashion-MNIST lives (default: the per-user cache)
+``CNNLAB_OFFLINE``     ``1`` forbids downloads
+``CNNLAB_DEVICE``      the device to train and measure on (``cpu``, ``cuda:1``, ...)
+``CNNLAB_AMP``         ``0`` fp32 everywhere, ``1`` mixed precision where possible
+``CNNLAB_PROFILE``     ``full`` or ``quick``, whatever the hardware
+``CNNLAB_PROGRESS``    progress bar: ``auto`` (default), ``text`` or ``off``
+``XDG_CACHE_HOME``     the per-user cache's parent folder (default ``~/.cache``)
+``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``  set by ``torchrun``: this process's place
+=====================  ==========================================================
+
+Each function reads the variable when called, so a change takes effect at once.
+
+>>> import os; os.environ["CNNLAB_PROFILE"] = "quick"
+>>> profile()
+'quick'
+>>> del os.environ["CNNLAB_PROFILE"]
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["data_root", "cache_home", "offline", "device", "amp", "profile", "progress",
+           "rank", "world_size", "local_rank"]
+
+
+def _get(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def data_root() -> Path | None:
+    """``$CNNLAB_DATA``, if set."""
+    value = _get("CNNLAB_DATA")
+    return Path(value).expanduser() if value else None
+
+
+def cache_home() -> Path:
+    """``$XDG_CACHE_HOME``, else ``~/.cache``."""
+    return Path(_get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def offline() -> bool:
+    """Whether ``$CNNLAB_OFFLINE`` forbids downloads."""
+    return (_get("CNNLAB_OFFLINE") or "").lower() in {"1", "true", "yes"}
+
+
+def device() -> str | None:
+    """``$CNNLAB_DEVICE``, if set."""
+    return _get("CNNLAB_DEVICE")
+
+
+def amp() -> bool | None:
+    """``$CNNLAB_AMP`` as True/False, None when unset; anything else is an error."""
+    value = _get("CNNLAB_AMP")
+    if value is None:
+        return None
+    if value.lower() not in ("0", "1", "false", "true", "off", "on"):
+        raise ValueError(f"CNNLAB_AMP={os.environ['CNNLAB_AMP']!r}: use 1 (mixed precision "
+                         f"where the device supports it) or 0 (fp32 everywhere).")
+    return value.lower() in ("1", "true", "on")
+
+
+def profile() -> str | None:
+    """``$CNNLAB_PROFILE``, if set (checked by :func:`cnnlab.profiles.choose_profile_name`)."""
+    return _get("CNNLAB_PROFILE")
+
+
+def progress() -> str:
+    """``$CNNLAB_PROGRESS``: ``auto`` (default), ``text`` or ``off``."""
+    return _get("CNNLAB_PROGRESS") or "auto"
+
+
+def rank() -> int:
+    """This process's rank under ``torchrun`` (0 in a plain run)."""
+    return int(_get("RANK") or 0)
+
+
+def world_size() -> int:
+    """The number of processes under ``torchrun`` (1 in a plain run)."""
+    return int(_get("WORLD_SIZE") or 1)
+
+
+def local_rank() -> int:
+    """This process's rank on its machine under ``torchrun``."""
+    return int(_get("LOCAL_RANK") or 0)

@@ -1,0 +1,96 @@
+"""cnnlab.chapters: one module per chapter, found and registered automatically; the
+ResNet chapter's building blocks.
+
+The chapters' networks are checked against d2l itself in test_models_classic.py and the
+ResNet chapter's against the article "残差网络(ResNet)" in test_errata.py.
+"""
+
+import inspect
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnlab import chapters, models, profiles
+from cnnlab.chapters import resnet
+from cnnlab.models import registry
+
+PACKAGE = Path(chapters.__file__).parent
+
+
+# --------------------------------------------------------------------------- the registry
+
+def test_every_module_is_a_chapter_and_registers_its_models():
+    modules = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_"))
+    assert chapters.names() == modules == ["alexnet", "batchnorm", "densenet", "googlenet",
+                                           "nin", "resnet", "vgg"]
+    for chapter in modules:
+        assert chapters.models_of(chapter), f"chapter {chapter} registers no model"
+        doc = inspect.getdoc(chapters.module(chapter))  # the paper and a table of stages
+        assert ("arXiv" in doc or "1998" in doc) and "=====" in doc, chapter
+
+
+def test_a_new_chapter_is_one_module(tmp_path, monkeypatch):
+    package = tmp_path / "morechapters"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "_helpers.py").write_text("raise AssertionError('a helper is not a chapter')\n")
+    (package / "toynet.py").write_text(
+        "from torch import nn\n"
+        "from cnnlab.models.registry import register\n"
+        "from cnnlab.profiles import Profile\n"
+        "PROFILES = {'full': Profile(model='toynet', epochs=9, batch_size=8, lr=0.1),\n"
+        "            'quick': Profile(model='toynet', epochs=1, batch_size=8, lr=0.1,\n"
+        "                             train_per_class=5)}\n"
+        "@register('toynet', family='toy', num_classes=10, in_channels=1, input_size=28,\n"
+        "          min_size=1, paper='none 2024', description='a toy')\n"
+        "def toynet(num_classes=10, in_channels=1):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.LazyLinear(num_classes))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        found = chapters._discover([str(package)], "morechapters")
+        monkeypatch.setitem(chapters._CHAPTERS, "toynet", found["toynet"])
+        assert list(found) == ["toynet"]
+        assert models.create("toynet")(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+        assert chapters.models_of("toynet") == ["toynet"]
+        assert "toynet" in profiles.list_chapters()
+        assert profiles.get_profile("toynet", "quick").epochs == 1
+        assert profiles.get_profile("toynet", "full").chapter == "toynet"
+    finally:
+        registry._REGISTRY.pop("toynet", None)
+        sys.modules.pop("morechapters.toynet", None)
+
+
+def test_profiles_are_found_by_chapter_or_by_model():
+    assert profiles.list_chapters() == ["resnet"]
+    by_chapter = profiles.get_profile("resnet", "quick")
+    assert by_chapter == profiles.get_profile("resnet18_fmnist", "quick")
+    assert chapters.chapter_of("resnet18_fmnist") == "resnet"
+    assert chapters.chapter_of("resnet18") is None  # torchvision's ResNet has no chapter recipe
+
+
+def test_benchmark_inputs_name_registered_models():
+    rows = chapters.benchmark_inputs()
+    assert {name for name, _, _ in rows} <= set(models.list_models())
+    assert ("resnet18_fmnist", 28, 256) in rows  # the quick profile's input
+
+
+# --------------------------------------------------------------------------- the ResNet chapter
+
+@pytest.mark.parametrize("side", [1, 28, 96, 224])
+def test_output_shape(side):
+    assert models.create("resnet18_fmnist")(torch.randn(2, 1, side, side)).shape == (2, 10)
+
+
+def test_residual_block_shapes_as_in_d2l():
+    x = torch.randn(4, 3, 6, 6)
+    assert resnet.Residual(3, 3)(x).shape == (4, 3, 6, 6)
+    assert resnet.Residual(3, 6, use_1x1conv=True, stride=2)(x).shape == (4, 6, 3, 3)
+    with pytest.raises(RuntimeError):  # a shape change without the projection cannot add
+        resnet.Residual(3, 6)(x)
+
+
+def test_first_stage_keeps_channels():
+    with pytest.raises(ValueError, match="first stage keeps the channel count"):
+        resnet.resnet_block(64, 128, 2, first_block=True)

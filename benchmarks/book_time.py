@@ -12,7 +12,7 @@ script needs no change when chapters are added.
 
     .venv/bin/python benchmarks/book_time.py                       # all notebooks
     .venv/bin/python benchmarks/book_time.py --record              # ... and append to results.json
-    .venv/bin/python benchmarks/book_time.py notebooks/modern-cnns/resnet.ipynb
+    .venv/bin/python benchmarks/book_time.py notebooks/modern-cnns/06-resnet.ipynb
     .venv/bin/python benchmarks/book_time.py --separately          # one pytest per notebook
 
 ``CNNLAB_DATA`` should point at the folder holding ``FashionMNIST/raw`` (as for the

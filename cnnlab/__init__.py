@@ -18,7 +18,7 @@ Seeding: ``models.create(name, seed=...)`` seeds the initial weights;
 """
 
 from cnnlab.seeding import seed_everything
-from cnnlab.source import show_source
+from cnnlab.source import glue, show_source
 
 __version__ = "0.1.0"
-__all__ = ["seed_everything", "show_source", "__version__"]
+__all__ = ["seed_everything", "show_source", "glue", "__version__"]

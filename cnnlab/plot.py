@@ -21,7 +21,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import torch
 
-__all__ = ["curves", "images", "feature_maps", "save_figure"]
+__all__ = ["curves", "images", "feature_maps", "predictions", "confusion_matrix", "save_figure"]
 
 # matplotlib's built-in backends that draw to files only, never to a window.
 _FILE_ONLY_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
@@ -125,3 +125,62 @@ def feature_maps(maps: torch.Tensor, n: int = 16, ncols: int = 8, scale: float =
         maps = maps[0]
     return images(maps[:n], labels=[f"ch {i}" for i in range(min(n, len(maps)))],
                   ncols=ncols, scale=scale, cmap="viridis", path=path)
+
+
+def predictions(preds, indices: Sequence[int] | torch.Tensor | None = None, ncols: int = 8,
+                scale: float = 1.5, path: str | os.PathLike | None = None):
+    """Test images with their predicted and true classes: each title reads
+    ``predicted (confidence)`` over ``true``, red where the prediction is wrong.
+
+    ``preds`` is a :class:`cnnlab.predictions.Predictions`; ``indices`` picks the images
+    (default: the first ``ncols``), e.g. ``preds.mistakes(8)``. Returns the figure."""
+    idx = torch.as_tensor(list(range(ncols)) if indices is None else indices).long()
+    n = len(idx)
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, max(1, min(n, ncols)),
+                             figsize=(scale * max(1, min(n, ncols)), 1.35 * scale * nrows),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, idx.tolist()):
+        img = preds.images[i].float()
+        img = img[0] if img.shape[0] == 1 else img.permute(1, 2, 0) / 255
+        ax.imshow(img.numpy(), cmap="gray")
+        wrong = preds.predicted[i] != preds.labels[i]
+        ax.set_title(f"{preds.classes[preds.predicted[i]]} ({preds.confidence[i]:.0%})\n"
+                     f"true: {preds.classes[preds.labels[i]]}", fontsize=7.5,
+                     color="tab:red" if wrong else "black")
+    fig.tight_layout()
+    _deliver(fig, path)
+    return fig
+
+
+def confusion_matrix(preds, normalize: bool = True, ax=None, title: str | None = None,
+                     path: str | os.PathLike | None = None):
+    """The confusion matrix of a :class:`cnnlab.predictions.Predictions`: rows are the
+    true classes, columns the predicted ones; ``normalize`` shows each row's fractions
+    (recall on the diagonal). Returns the axis."""
+    cm = preds.confusion().float()
+    if normalize:
+        cm = cm / cm.sum(1, keepdim=True).clamp(min=1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 4.8))
+    im = ax.imshow(cm.numpy(), cmap="Blues", vmin=0)
+    c = len(preds.classes)
+    ax.set_xticks(range(c), preds.classes, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(c), preds.classes, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(c):
+        for j in range(c):
+            value = cm[i, j].item()
+            if value:
+                ax.text(j, i, f"{value:.2f}" if normalize else str(int(value)), ha="center",
+                        va="center", fontsize=6.5,
+                        color="white" if value > 0.5 * cm.max().item() else "black")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    _deliver(ax.figure, path)
+    return ax

@@ -9,6 +9,7 @@ variable               effect
 ``CNNLAB_AMP``         ``0`` fp32 everywhere, ``1`` mixed precision where possible
 ``CNNLAB_PROFILE``     ``full`` or ``quick``, whatever the hardware
 ``CNNLAB_PROGRESS``    progress bar: ``auto`` (default), ``text`` or ``off``
+``CNNLAB_RUNS``        the file chapters record their runs in (default ``cnnlab-runs.json``)
 ``XDG_CACHE_HOME``     the per-user cache's parent folder (default ``~/.cache``)
 ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``  set by ``torchrun``: this process's place
 =====================  ==========================================================
@@ -27,7 +28,7 @@ import os
 from pathlib import Path
 
 __all__ = ["data_root", "cache_home", "offline", "device", "amp", "profile", "progress",
-           "rank", "world_size", "local_rank"]
+           "rank", "world_size", "local_rank", "runs_file"]
 
 
 def _get(name: str) -> str | None:
@@ -90,3 +91,9 @@ def world_size() -> int:
 def local_rank() -> int:
     """This process's rank on its machine under ``torchrun``."""
     return int(_get("LOCAL_RANK") or 0)
+
+
+def runs_file() -> Path:
+    """``$CNNLAB_RUNS``, else ``cnnlab-runs.json`` in the working folder (a notebook's own
+    folder under Jupyter and nbmake, so the chapters of one part share it)."""
+    return Path(_get("CNNLAB_RUNS") or "cnnlab-runs.json").expanduser().absolute()

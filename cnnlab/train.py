@@ -38,7 +38,7 @@ from cnnlab.data import Batches, ImageData
 from cnnlab.device import amp_dtype_for, default_device, precision_name, settings_for
 from cnnlab.seeding import seed_everything
 
-__all__ = ["fit", "evaluate", "predict", "History", "EpochStats", "NonFiniteLossError",
+__all__ = ["fit", "evaluate", "predict", "class_probabilities", "History", "EpochStats", "NonFiniteLossError",
            "save_parameters", "load_parameters", "CheckpointError", "make_optimizer"]
 
 
@@ -191,40 +191,53 @@ class _Progress:
 # --------------------------------------------------------------------------- evaluation
 
 @torch.no_grad()
-def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
-            tta_flip: bool = False, channels_last: bool | None = None,
-            amp: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted classes and true labels for the test split (or the given batches).
+def class_probabilities(model: nn.Module, data: ImageData | Batches,
+                        device: str | torch.device | None = None, tta_flip: bool = False,
+                        channels_last: bool | None = None,
+                        amp: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax probabilities ``(N, classes)`` and true labels for the test split (or the
+    given batches), in the split's order.
 
     ``channels_last`` and ``amp`` (default: the device's best choices, as in
     :func:`fit`) set the memory format of model and inputs and the autocast precision,
     so a reloaded model computes exactly like the trained one did in ``fit``.
+    ``tta_flip`` averages with the mirror image (clothes are left-right symmetric).
     """
     batches = _batches_of(data, "test")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     batches = batches.to(device) if batches.device != device else batches
     was_training = model.training
     model.eval()
-    preds, labels = [], []
+    probs, labels = [], []
     if channels_last is None:
         channels_last = settings_for(device).channels_last
     amp_dtype = amp_dtype_for(device, amp)
     model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    for x, y in batches.iterate(0):
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
-                            enabled=amp_dtype is not None):
-            logits = model(x)
-            if tta_flip:  # average with the mirror image: clothes are left-right symmetric
-                logits = logits.softmax(1) + model(x.flip(3)).softmax(1)
-        preds.append(logits.argmax(1))
-        labels.append(y)
+    with torch.no_grad():
+        for x, y in batches.iterate(0):
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
+                                enabled=amp_dtype is not None):
+                p = model(x).float().softmax(1)
+                if tta_flip:
+                    p = (p + model(x.flip(3)).float().softmax(1)) / 2
+            probs.append(p)
+            labels.append(y)
     model.train(was_training)
-    if not preds:  # a shard with no test images (more processes than images)
-        empty = torch.zeros(0, dtype=torch.long, device=device)
-        return empty, empty
-    return torch.cat(preds), torch.cat(labels)
+    if not probs:  # a shard with no test images (more processes than images)
+        return (torch.zeros(0, 0, device=device),
+                torch.zeros(0, dtype=torch.long, device=device))
+    return torch.cat(probs), torch.cat(labels)
+
+
+def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.device | None = None,
+            tta_flip: bool = False, channels_last: bool | None = None,
+            amp: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes and true labels for the test split (or the given batches);
+    see :func:`class_probabilities` for the arguments."""
+    probs, labels = class_probabilities(model, data, device, tta_flip, channels_last, amp)
+    return probs.argmax(1) if len(probs) else labels, labels
 
 
 def _require_test_images(count: int) -> None:

@@ -20,7 +20,7 @@ BOOK_NOTEBOOKS = sorted(toc_notebooks(ROOT / "_toc.yml"))
 
 
 def test_the_toc_lists_the_chapter_notebooks():
-    assert ROOT / "notebooks/modern-cnns/resnet.ipynb" in BOOK_NOTEBOOKS
+    assert ROOT / "notebooks/modern-cnns/06-resnet.ipynb" in BOOK_NOTEBOOKS
     every = set(ROOT.glob("notebooks/**/*.ipynb")) - set(ROOT.glob("notebooks/**/.ipynb_checkpoints/*"))
     assert every == set(BOOK_NOTEBOOKS), "a notebook under notebooks/ is missing from _toc.yml"
 

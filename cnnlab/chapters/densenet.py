@@ -41,6 +41,11 @@ from cnnlab.models.registry import register
 
 __all__ = ["conv_block", "DenseBlock", "transition_block", "densenet_fmnist"]
 
+# d2l's printed result for this network (PyTorch edition, release 0.17.5, section
+# "Densely Connected Networks (DenseNet)"): one unseeded GPU run, SGD, full test set.
+D2L_PUBLISHED = dict(test_acc=0.821, resize=96, lr=0.1, batch_size=256, epochs=10,
+                     source='d2l 0.17.5 (PyTorch), "Densely Connected Networks (DenseNet)"')
+
 BENCHMARK_INPUTS = [("densenet_fmnist", 64, 64)]
 
 

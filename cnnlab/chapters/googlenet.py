@@ -38,6 +38,11 @@ from cnnlab.models.registry import register
 
 __all__ = ["Inception", "googlenet_fmnist"]
 
+# d2l's printed result for this network (PyTorch edition, release 0.17.5, section
+# "Networks with Parallel Concatenations (GoogLeNet)"): one unseeded GPU run, SGD, full test set.
+D2L_PUBLISHED = dict(test_acc=0.883, resize=96, lr=0.1, batch_size=128, epochs=10,
+                     source='d2l 0.17.5 (PyTorch), "Networks with Parallel Concatenations (GoogLeNet)"')
+
 BENCHMARK_INPUTS = [("googlenet_fmnist", 64, 64)]
 
 

@@ -40,6 +40,12 @@ from cnnlab.models.registry import register
 
 __all__ = ["nin_block", "nin"]
 
+# d2l's printed result for this network (PyTorch edition, release 0.17.5, section
+# "Network in Network (NiN)"): one unseeded GPU run, SGD, full test set;
+# one published run diverged.
+D2L_PUBLISHED = dict(test_acc=0.785, resize=224, lr=0.1, batch_size=128, epochs=10,
+                     source='d2l 0.17.5 (PyTorch), "Network in Network (NiN)"')
+
 BENCHMARK_INPUTS = [("nin", 96, 64)]
 
 

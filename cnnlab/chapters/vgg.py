@@ -39,6 +39,12 @@ from cnnlab.models.registry import register
 
 __all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist"]
 
+# d2l's printed result for this network (PyTorch edition, release 0.17.5, section
+# "Networks Using Blocks (VGG)"): one unseeded GPU run, SGD, full test set;
+# VGG-11 with every width divided by 4.
+D2L_PUBLISHED = dict(test_acc=0.922, resize=224, lr=0.05, batch_size=128, epochs=10,
+                     source='d2l 0.17.5 (PyTorch), "Networks Using Blocks (VGG)"')
+
 BENCHMARK_INPUTS = [("vgg11_fmnist", 64, 64)]
 
 # The paper's configuration A (VGG-11), one row per block: (number of convs, channels).

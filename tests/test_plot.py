@@ -49,3 +49,21 @@ def test_in_a_notebook_the_figure_is_left_to_the_inline_backend(monkeypatch):
         ax = plot.curves(_history(), title="t")
     assert [line.get_label() for line in ax.get_lines()] == ["train loss", "train acc", "test acc"]
     plt.close(ax.figure)
+
+
+def test_prediction_grid_marks_wrong_predictions_red_and_confusion_matrix_draws():
+    from cnnlab.predictions import Predictions
+    p = Predictions(images=torch.randint(0, 255, (4, 1, 8, 8), dtype=torch.uint8),
+                    labels=torch.tensor([0, 1, 1, 0]), predicted=torch.tensor([0, 0, 1, 0]),
+                    confidence=torch.tensor([0.9, 0.8, 0.7, 0.6]), classes=("cat", "dog"))
+    import sys
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(sys.modules, "ipykernel", sys.modules[__name__])
+        fig = plot.predictions(p, [0, 1])
+        titles = [ax.get_title() for ax in fig.axes]
+        colors = [ax.title.get_color() for ax in fig.axes]
+        assert titles == ["cat (90%)\ntrue: cat", "cat (80%)\ntrue: dog"]
+        assert colors == ["black", "tab:red"]
+        ax = plot.confusion_matrix(p)
+        assert [t.get_text() for t in ax.texts] == ["1.00", "0.50", "0.50"]
+    plt.close("all")

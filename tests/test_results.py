@@ -1,0 +1,43 @@
+"""Run records for the comparison chapter, and d2l's published results per chapter."""
+
+import json
+
+from cnnlab import chapters, profiles, results
+from cnnlab.train import EpochStats, History
+
+
+def _history(acc):
+    return History([EpochStats(epoch=e, train_loss=0.5, train_acc=0.8, test_acc=acc,
+                               examples_per_s=100.0, seconds=10.0, lr=1e-3,
+                               device="cpu (2 threads, fp32)") for e in (1, 2)])
+
+
+def test_a_run_is_recorded_and_replaces_the_same_chapters_earlier_one(tmp_path):
+    path = tmp_path / "runs.json"
+    profile = profiles.get_profile("resnet", "quick")
+    results.record_run(profile, _history(0.7), path)
+    record = results.record_run(profile, _history(0.8), path)
+    assert results.runs(path) == [record]
+    assert record["chapter"] == "resnet" and record["profile"] == "quick"
+    assert record["test_acc"] == 0.8 and record["train_seconds"] == 20.0
+    assert record["train_images"] == profile.train_per_class * 10
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary file left"
+    json.loads(path.read_text())
+
+
+def test_runs_of_a_missing_file_are_none(tmp_path):
+    assert results.runs(tmp_path / "absent.json") == []
+
+
+def test_the_shipped_full_profile_records_are_a_list():
+    runs = results.full_profile_runs()
+    assert isinstance(runs, list)
+    for run in runs:  # every record says where and how it was measured
+        assert {"chapter", "device", "date", "commit", "command", "test_acc"} <= set(run)
+
+
+def test_every_chapter_states_d2ls_published_result():
+    for chapter in chapters.names():
+        published = results.d2l_published(chapter)
+        assert 0.7 < published["test_acc"] < 0.95, chapter
+        assert published["source"].startswith("d2l 0.17.5")

@@ -36,12 +36,14 @@ parameters and ``lenet_bn`` 44,878 (44,442 weights and biases plus 436 BN γ, β
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
+from cnnlab.profiles import Profile
 
-__all__ = ["lenet", "lenet_bn"]
+__all__ = ["lenet", "lenet_bn", "batch_norm", "PROFILES"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Batch Normalization"): one unseeded GPU run, SGD, full test set;
@@ -49,7 +51,60 @@ __all__ = ["lenet", "lenet_bn"]
 D2L_PUBLISHED = dict(test_acc=0.837, resize=28, lr=1.0, batch_size=256, epochs=10,
                      source='d2l 0.17.5 (PyTorch), "Batch Normalization"')
 
+# d2l's recipe for BN-LeNet: SGD, lr 1.0, batch 256, 10 epochs, 28×28. The quick run
+# keeps the optimizer, learning rate and batch, for 5 epochs on 2,000 training and 500
+# test images per class (about 2 CPU-minutes on two cores, in fp32).
+FULL = Profile(model="lenet_bn", epochs=10, batch_size=256, lr=1.0, optimizer="sgd",
+               source='d2l 0.17.5 (PyTorch), "Batch Normalization" (SGD, lr 1.0, batch 256, '
+                      '10 epochs, 28×28)')
+PROFILES = {
+    "full": FULL,
+    "quick": FULL.replace(epochs=5, train_per_class=2000, test_per_class=500),
+}
+
 BENCHMARK_INPUTS = [("lenet_bn", 28, 256)]
+
+
+def batch_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+               running_mean: torch.Tensor, running_var: torch.Tensor, training: bool,
+               momentum: float = 0.1, eps: float = 1e-5
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batch normalization written out, as ``nn.BatchNorm1d``/``nn.BatchNorm2d`` compute it.
+
+    ``x`` is ``(N, C)`` (after a linear layer) or ``(N, C, H, W)`` (after a convolution);
+    every channel is normalized with one mean and one variance, taken over the batch
+    (and, for a convolution, over all positions of the map), then scaled by ``gamma``
+    and shifted by ``beta``.
+
+    * ``training=True``: the statistics of *this batch* (the biased variance, divided by
+      n), and the running averages move towards them:
+      ``running = (1 - momentum) * running + momentum * batch_statistic`` — PyTorch
+      stores the *unbiased* variance (divided by n - 1) in ``running_var``.
+    * ``training=False``: the running averages, so that a prediction does not depend
+      on the other images of the batch.
+
+    Returns ``(y, new_running_mean, new_running_var)``; the inputs are not changed.
+
+    >>> x = torch.randn(8, 3, 4, 4)
+    >>> bn = nn.BatchNorm2d(3)
+    >>> y, m, v = batch_norm(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, True)
+    >>> torch.allclose(y, bn(x), atol=1e-5) and torch.allclose(m, bn.running_mean)
+    True
+    """
+    if x.dim() not in (2, 4):
+        raise ValueError(f"expected (N, C) or (N, C, H, W), got shape {tuple(x.shape)}")
+    dims = (0,) if x.dim() == 2 else (0, 2, 3)
+    shape = (1, -1) if x.dim() == 2 else (1, -1, 1, 1)
+    if training:
+        mean = x.mean(dim=dims)
+        var = x.var(dim=dims, unbiased=False)   # the batch's own variance normalizes it
+        n = x.numel() // x.shape[1]              # values per channel
+        running_mean = (1 - momentum) * running_mean + momentum * mean
+        running_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)
+    else:
+        mean, var = running_mean, running_var
+    x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + eps)
+    return gamma.reshape(shape) * x_hat + beta.reshape(shape), running_mean, running_var
 
 
 @register("lenet", family="lenet", num_classes=10, in_channels=1, input_size=28, min_size=28,

@@ -38,13 +38,29 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
+from cnnlab.profiles import Profile
 
-__all__ = ["conv_block", "DenseBlock", "transition_block", "densenet_fmnist"]
+__all__ = ["conv_block", "DenseBlock", "transition_block", "densenet_fmnist", "channel_growth",
+           "PROFILES"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Densely Connected Networks (DenseNet)"): one unseeded GPU run, SGD, full test set.
 D2L_PUBLISHED = dict(test_acc=0.821, resize=96, lr=0.1, batch_size=256, epochs=10,
                      source='d2l 0.17.5 (PyTorch), "Densely Connected Networks (DenseNet)"')
+
+# d2l's recipe: SGD, lr 0.1, batch 256, 10 epochs at 96×96. The quick run is smaller in
+# every direction that costs CPU time: 32×32 (the smallest convenient size above the
+# network's 29), 300 training and 100 test images per class, 3 epochs, and Adam, which
+# gets further than SGD in so few steps.
+FULL = Profile(model="densenet_fmnist", epochs=10, batch_size=256, lr=0.1, optimizer="sgd",
+               resize=96,
+               source='d2l 0.17.5 (PyTorch), "Densely Connected Networks (DenseNet)" '
+                      '(SGD, lr 0.1, batch 256, 10 epochs, 96×96)')
+PROFILES = {
+    "full": FULL,
+    "quick": FULL.replace(epochs=3, batch_size=128, lr=1e-3, optimizer="adam", resize=32,
+                          train_per_class=300, test_per_class=100),
+}
 
 BENCHMARK_INPUTS = [("densenet_fmnist", 64, 64)]
 
@@ -109,3 +125,50 @@ def densenet_fmnist(num_classes: int = 10, in_channels: int = 1, growth_rate: in
         nn.Linear(num_channels, num_classes)))
     net.apply(init_cnn)  # d2l's Xavier-uniform initialization
     return net
+
+
+def channel_growth(net: nn.Module, input_size: Sequence[int] = (1, 1, 96, 96)) -> list[dict]:
+    """Channels and map size after every layer of a dense block and every stage of ``net``.
+
+    Runs one forward pass (eval mode, no gradients) with hooks and returns one row per
+    step, in order: ``{"stage", "layer", "channels", "size"}``. ``layer`` is
+    ``"stem"``, ``"dense layer i"`` (the channels *after* its concatenation: the block's
+    input plus ``i`` times the growth rate), ``"transition"`` or ``"head"``.
+
+    >>> rows = channel_growth(densenet_fmnist(), (1, 1, 96, 96))
+    >>> [(r["stage"], r["channels"]) for r in rows if r["layer"] == "transition"]
+    [('tran_blk1', 96), ('tran_blk2', 112), ('tran_blk3', 120)]
+    """
+    rows: list[dict] = []
+    handles = []
+
+    def record(stage: str, layer: str):
+        def hook(module, args, out):
+            rows.append(dict(stage=stage, layer=layer, channels=int(out.shape[1]),
+                             size=tuple(int(s) for s in out.shape[2:])))
+        return hook
+
+    for stage, child in net.named_children():
+        if isinstance(child, DenseBlock):
+            for i, blk in enumerate(child.net):
+                # the block's output is [input, new channels]: record after the concatenation
+                def hook(module, args, out, stage=stage, i=i):
+                    x = args[0]
+                    rows.append(dict(stage=stage, layer=f"dense layer {i + 1}",
+                                     channels=int(x.shape[1] + out.shape[1]),
+                                     size=tuple(int(s) for s in out.shape[2:])))
+                handles.append(blk.register_forward_hook(hook))
+        else:
+            layer = ("transition" if stage.startswith("tran") else
+                     "head" if stage == "last" else "stem")
+            handles.append(child.register_forward_hook(record(stage, layer)))
+    was_training = net.training
+    try:
+        net.eval()
+        with torch.no_grad():
+            net(torch.zeros(tuple(input_size), device=next(net.parameters()).device))
+    finally:
+        net.train(was_training)
+        for h in handles:
+            h.remove()
+    return rows

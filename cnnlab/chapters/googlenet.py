@@ -35,8 +35,10 @@ from torch.nn import functional as F
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
+from cnnlab.profiles import Profile
 
-__all__ = ["Inception", "googlenet_fmnist"]
+__all__ = ["Inception", "googlenet_fmnist", "BRANCHES", "branches_of", "inception_inputs",
+           "branch_table", "format_branch_table", "plot_branch_table", "PROFILES"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Networks with Parallel Concatenations (GoogLeNet)"): one unseeded GPU run, SGD, full test set.
@@ -44,6 +46,23 @@ D2L_PUBLISHED = dict(test_acc=0.883, resize=96, lr=0.1, batch_size=128, epochs=1
                      source='d2l 0.17.5 (PyTorch), "Networks with Parallel Concatenations (GoogLeNet)"')
 
 BENCHMARK_INPUTS = [("googlenet_fmnist", 64, 64)]
+
+# d2l's recipe: plain SGD (no momentum), lr 0.1, batch 128, 10 epochs, 96×96. On a CPU:
+# the same network at 28×28 (its padded pools accept any size; the map is 1×1 from the
+# fourth stage on), a subset, and Adam with a one-cycle schedule.
+FULL = Profile(model="googlenet_fmnist", epochs=10, batch_size=128, lr=0.1, optimizer="sgd",
+               resize=96, extra=dict(momentum=0.0),
+               source="d2l §8.4 (SGD without momentum, lr 0.1, batch 128, 10 epochs, 96×96)")
+PROFILES = {
+    "full": FULL,
+    "quick": Profile(model="googlenet_fmnist", epochs=3, batch_size=64, lr=1e-3,
+                     optimizer="adam", schedule="onecycle", resize=None, train_per_class=500,
+                     test_per_class=100,
+                     source="ours: d2l's network at 28×28 on a subset, Adam + one-cycle"),
+}
+
+# The four branches of an Inception block, in the order they are concatenated.
+BRANCHES = ("1×1", "1×1 → 3×3", "1×1 → 5×5", "3×3 max pool → 1×1")
 
 
 class Inception(nn.Module):
@@ -110,3 +129,127 @@ def googlenet_fmnist(num_classes: int = 10, in_channels: int = 1) -> nn.Sequenti
     net = nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(1024, num_classes))
     net.apply(init_cnn)  # d2l's Xavier-uniform initialization
     return net
+
+
+def branches_of(block: Inception) -> dict[str, nn.Sequential]:
+    """The four branches of ``block`` as separate modules, named as in :data:`BRANCHES`.
+
+    They share the block's layers (no copy), so counting their parameters or FLOPs
+    counts the block's, branch by branch.
+
+    >>> block = Inception(192, 64, (96, 128), (16, 32), 32)
+    >>> [b(torch.zeros(1, 192, 8, 8)).shape[1] for b in branches_of(block).values()]
+    [64, 128, 32, 32]
+    """
+    return dict(zip(BRANCHES, (
+        nn.Sequential(block.b1_1, nn.ReLU()),
+        nn.Sequential(block.b2_1, nn.ReLU(), block.b2_2, nn.ReLU()),
+        nn.Sequential(block.b3_1, nn.ReLU(), block.b3_2, nn.ReLU()),
+        nn.Sequential(block.b4_1, block.b4_2, nn.ReLU()))))
+
+
+def inception_inputs(net: nn.Module, input_size) -> dict[str, tuple[int, ...]]:
+    """The input shape of every :class:`Inception` block of ``net`` for one forward pass
+    at ``input_size`` (N, C, H, W), keyed by the block's name in ``net``.
+
+    >>> shapes = inception_inputs(googlenet_fmnist(), (1, 1, 96, 96))
+    >>> shapes["2.0"], shapes["4.1"]
+    ((1, 192, 12, 12), (1, 832, 3, 3))
+    """
+    shapes, hooks = {}, []
+    for name, module in net.named_modules():
+        if isinstance(module, Inception):
+            hooks.append(module.register_forward_pre_hook(
+                lambda mod, args, name=name: shapes.__setitem__(name, tuple(args[0].shape))))
+    was_training = net.training
+    try:
+        with torch.no_grad():
+            net.eval()(torch.zeros(input_size))
+    finally:
+        net.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return shapes
+
+
+# The paper's names of the nine blocks (Szegedy et al. 2015, Table 1), in network order.
+_PAPER_NAMES = ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")
+
+
+def branch_table(net: nn.Module, input_size) -> list[dict]:
+    """Per Inception block of ``net`` and per branch: output channels, parameters and
+    forward FLOPs at ``input_size``, measured with :mod:`cnnlab.measure`.
+
+    Returns one dict per (block, branch): ``block`` (the paper's name, "3a" … "5b"),
+    ``branch`` (from :data:`BRANCHES`), ``in_shape``, ``channels``, ``params``,
+    ``flops`` (a multiply-add counted as 2) and the branch's share of the block's
+    channels, parameters and FLOPs (``channel_share``, ``param_share``,
+    ``flop_share``).
+
+    >>> rows = branch_table(googlenet_fmnist(), (1, 1, 96, 96))
+    >>> [r["channels"] for r in rows if r["block"] == "3a"]
+    [64, 128, 32, 32]
+    """
+    from cnnlab import measure  # measure reads models; imported late like the registry
+
+    blocks = {name: m for name, m in net.named_modules() if isinstance(m, Inception)}
+    shapes = inception_inputs(net, input_size)
+    rows = []
+    for paper_name, (name, block) in zip(_PAPER_NAMES, blocks.items()):
+        shape = shapes[name]
+        block_rows = []
+        for branch, module in branches_of(block).items():
+            with torch.no_grad():
+                out = module.eval()(torch.zeros(shape))
+            block_rows.append(dict(
+                block=paper_name, branch=branch, in_shape=shape, channels=out.shape[1],
+                params=measure.count_parameters(module),
+                flops=measure.flops(module, shape).total_flops))
+        for key in ("channels", "params", "flops"):
+            total = sum(r[key] for r in block_rows)
+            for r in block_rows:
+                r[key.rstrip("s") + "_share"] = r[key] / total
+        rows += block_rows
+    return rows
+
+
+def format_branch_table(rows: list[dict], block: str | None = None) -> str:
+    """:func:`branch_table`'s rows as a text table (only ``block``'s rows if given).
+
+    >>> print(format_branch_table(branch_table(googlenet_fmnist(), (1, 1, 96, 96)), "3a"))
+    ... # doctest: +ELLIPSIS
+    block  branch ...
+    """
+    rows = [r for r in rows if block is None or r["block"] == block]
+    lines = [f"{'block':<6} {'branch':<20} {'channels':>13} {'parameters':>18} {'MFLOPs':>16}"]
+    for r in rows:
+        lines.append(f"{r['block']:<6} {r['branch']:<20} {r['channels']:>5} ({r['channel_share']:5.1%})"
+                     f" {r['params']:>10,} ({r['param_share']:5.1%})"
+                     f" {r['flops'] / 1e6:>8.2f} ({r['flop_share']:5.1%})")
+    return "\n".join(lines)
+
+
+def plot_branch_table(rows: list[dict], keys=("channels", "params", "flops"), path=None):
+    """Stacked bars, one per Inception block: each branch's share of the block's output
+    channels, parameters and FLOPs (one panel per key). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from cnnlab.plot import _deliver
+
+    blocks = list(dict.fromkeys(r["block"] for r in rows))
+    titles = {"channels": "output channels", "params": "parameters", "flops": "FLOPs"}
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), sharey=True)
+    for ax, key in zip(axes, keys):
+        bottom = [0.0] * len(blocks)
+        for branch in BRANCHES:
+            share = [next(r[key.rstrip("s") + "_share"] for r in rows
+                          if r["block"] == b and r["branch"] == branch) for b in blocks]
+            ax.bar(blocks, share, bottom=bottom, label=branch)
+            bottom = [b + s for b, s in zip(bottom, share)]
+        ax.set_title(f"share of the block's {titles.get(key, key)}")
+        ax.set_xlabel("Inception block")
+    axes[0].set_ylabel("share")
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    fig.tight_layout()
+    _deliver(fig, path)
+    return fig

@@ -33,12 +33,15 @@ scores are non-negative before pooling (as in d2l and the paper's Caffe model).
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
+from cnnlab.profiles import Profile
 
-__all__ = ["nin_block", "nin"]
+__all__ = ["nin_block", "nin", "nin_with_fc_head", "small_nin", "head_variants",
+           "PROFILES", "EXPERIMENT"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Network in Network (NiN)"): one unseeded GPU run, SGD, full test set;
@@ -47,6 +50,30 @@ D2L_PUBLISHED = dict(test_acc=0.785, resize=224, lr=0.1, batch_size=128, epochs=
                      source='d2l 0.17.5 (PyTorch), "Network in Network (NiN)"')
 
 BENCHMARK_INPUTS = [("nin", 96, 64)]
+
+# d2l's recipe: plain SGD (no momentum), lr 0.1, batch 128, 10 epochs, 224×224. NiN is
+# sensitive to the learning rate: it has no batch norm, and every block, the class
+# scores included, ends in a ReLU, so a step that is too large can silence the
+# ReLUs of the last block, after which the scores are all zero and the loss is stuck
+# at ln 10 (one published d2l run diverged this way). The quick profile uses Adam with
+# a one-cycle schedule, which warms the rate up from a small value, at the smallest
+# input the network accepts comfortably (the third max-pool needs a 3×3 map: 67 px),
+# on a subset.
+FULL = Profile(model="nin", epochs=10, batch_size=128, lr=0.1, optimizer="sgd", resize=224,
+               extra=dict(momentum=0.0),
+               source="d2l §8.3 (SGD without momentum, lr 0.1, batch 128, 10 epochs, 224×224)")
+PROFILES = {
+    "full": FULL,
+    "quick": Profile(model="nin", epochs=4, batch_size=32, lr=1e-3, optimizer="adam",
+                     schedule="onecycle", resize=67, train_per_class=300, test_per_class=100,
+                     source="ours: d2l's network at 67×67 on a subset, Adam + one-cycle"),
+}
+
+# The chapter's experiment (global-average-pooling head against a fully connected head)
+# trains two small NiNs (:func:`small_nin`) on 28×28 images with the same budget, the
+# same for both heads and for every profile: well under a minute of CPU time together.
+EXPERIMENT = dict(train_per_class=200, test_per_class=100, batch_size=64, epochs=3, lr=1e-3,
+                  optimizer="adam", schedule="onecycle")
 
 
 def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int,
@@ -93,3 +120,78 @@ def nin(num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> nn
     )
     net.apply(init_cnn)  # d2l's Xavier-uniform initialization
     return net
+
+
+def nin_with_fc_head(num_classes: int = 10, in_channels: int = 1, input_size: int = 224,
+                     hidden: int = 4096, dropout: float = 0.5) -> nn.Sequential:
+    """d2l's NiN with an AlexNet-style fully connected classifier instead of its own head.
+
+    The first three NiN blocks (and their pools and dropout) are :func:`nin`'s; the
+    last NiN block and the global average pooling are replaced by
+    ``Flatten → Linear(384·s·s, hidden) → ReLU → Dropout → Linear(hidden, hidden) →
+    ReLU → Dropout → Linear(hidden, num_classes)``, where s×s is the map the third
+    pool leaves at ``input_size`` (5×5 at 224 px). Only for counting what a fully
+    connected head costs: it is not registered.
+
+    >>> net = nin_with_fc_head(input_size=224)
+    >>> net(torch.zeros(1, 1, 224, 224)).shape
+    torch.Size([1, 10])
+    """
+    body = nin(num_classes, in_channels)[:7]  # up to the dropout before the last block
+    with torch.no_grad():
+        features = body.eval()(torch.zeros(1, in_channels, input_size, input_size)).numel()
+    head = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(features, hidden), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes))
+    head.apply(init_cnn)
+    return nn.Sequential(*body, *head).train()
+
+
+def small_nin(head: str = "gap", num_classes: int = 10, in_channels: int = 1,
+              hidden: int = 512) -> nn.Sequential:
+    """A two-block NiN for 28×28 images with one of two classifiers (the experiment's).
+
+    The body is ``nin_block(·, 48, 5×5)``, 2×2 max pool, ``nin_block(48, 96, 3×3)``,
+    2×2 max pool: 96 maps of 7×7. ``head="gap"`` ends as NiN does, in a NiN block with
+    one channel per class and global average pooling; ``head="fc"`` flattens the maps
+    into a fully connected layer of ``hidden`` units (ReLU, dropout 0.5) and a linear
+    classifier, as AlexNet and VGG do.
+
+    >>> small_nin("gap")(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
+    >>> small_nin("fc")(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
+    """
+    body = nn.Sequential(nin_block(in_channels, 48, kernel_size=5, stride=1, padding=2),
+                         nn.MaxPool2d(2),
+                         nin_block(48, 96, kernel_size=3, stride=1, padding=1),
+                         nn.MaxPool2d(2))
+    body.apply(init_cnn)  # first, so that both heads get the same body for the same seed
+    if head == "gap":
+        classifier = [nin_block(96, num_classes, kernel_size=3, stride=1, padding=1),
+                      nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten()]
+    elif head == "fc":
+        classifier = [nn.Flatten(), nn.Linear(96 * 7 * 7, hidden), nn.ReLU(), nn.Dropout(0.5),
+                      nn.Linear(hidden, num_classes)]
+    else:
+        raise ValueError(f"head must be 'gap' or 'fc', not {head!r}")
+    classifier = nn.Sequential(*classifier).apply(init_cnn)
+    return nn.Sequential(*body, *classifier)
+
+
+def head_variants(seed: int = 0) -> dict[str, nn.Module]:
+    """The experiment's two networks, :func:`small_nin` with each head, labelled.
+
+    Both are built after ``torch.manual_seed(seed)``, so their bodies start from the
+    same weights and only the head differs.
+
+    >>> {k: type(v).__name__ for k, v in head_variants().items()}
+    {'1×1 conv + GAP head': 'Sequential', 'fully connected head': 'Sequential'}
+    """
+    nets = {}
+    for label, head in (("1×1 conv + GAP head", "gap"), ("fully connected head", "fc")):
+        torch.manual_seed(seed)
+        nets[label] = small_nin(head)
+    return nets

@@ -36,7 +36,8 @@ from torch.nn import functional as F
 from cnnlab.models.registry import register
 from cnnlab.profiles import Profile
 
-__all__ = ["Residual", "resnet_block", "GlobalAvgPool2d", "resnet18_fmnist", "PROFILES"]
+__all__ = ["Residual", "resnet_block", "GlobalAvgPool2d", "resnet18_fmnist", "PlainBlock",
+           "plain_resnet18", "PROFILES"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Residual Networks (ResNet)"): one unseeded GPU run, SGD, full test set;
@@ -129,4 +130,46 @@ def resnet18_fmnist(num_classes: int = 10, in_channels: int = 1) -> nn.Sequentia
     net.add_module("resnet_block4", resnet_block(256, 512, 2))
     net.add_module("global_avg_pool", GlobalAvgPool2d())
     net.add_module("fc", nn.Sequential(nn.Flatten(), nn.Linear(512, num_classes)))
+    return net
+
+
+# --------------------------------------------------------------------------- the experiment
+
+class PlainBlock(Residual):
+    """:class:`Residual` without its shortcut: the same two 3×3 conv-BN layers, but the
+    block must learn H(x) itself, as the "plain" networks of He et al. (Fig. 3) do.
+
+    There is no shortcut, so there is no 1×1 projection either (``use_1x1conv`` is
+    accepted for the same signature and ignored).
+
+    >>> tuple(PlainBlock(3, 6, stride=2)(torch.zeros(1, 3, 8, 8)).shape)
+    (1, 6, 4, 4)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, use_1x1conv: bool = False,
+                 stride: int = 1) -> None:
+        super().__init__(in_channels, out_channels, use_1x1conv=False, stride=stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(y)))   # H(x) = F(x): nothing added back
+
+
+def plain_resnet18(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """:func:`resnet18_fmnist` with every :class:`Residual` replaced by a :class:`PlainBlock`
+    of the same channels and stride: the same 18 weighted layers, no shortcuts.
+
+    It is not registered (it is this chapter's experiment, not a model of the course);
+    seed it with :func:`cnnlab.seed_everything` before building it. It has the 1×1
+    projections' parameters fewer than ResNet-18:
+
+    >>> from cnnlab import measure
+    >>> measure.count_parameters(resnet18_fmnist()) - measure.count_parameters(plain_resnet18())
+    172928
+    """
+    net = resnet18_fmnist(num_classes=num_classes, in_channels=in_channels)
+    for stage in (net.resnet_block1, net.resnet_block2, net.resnet_block3, net.resnet_block4):
+        for i, block in enumerate(stage):
+            stage[i] = PlainBlock(block.conv1.in_channels, block.conv1.out_channels,
+                                  stride=block.conv1.stride[0])
     return net

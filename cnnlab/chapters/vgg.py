@@ -30,14 +30,16 @@ plain flatten accepts only 224 to 255 pixels). torchvision's VGG-11 … VGG-19 a
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
+from cnnlab.profiles import Profile
 
-__all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist"]
+__all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist", "PROFILES", "VARIANTS", "EXPERIMENT",
+           "BENCH_SIDE", "BENCH_BATCH", "conv_layers", "variant_costs"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Networks Using Blocks (VGG)"): one unseeded GPU run, SGD, full test set;
@@ -49,6 +51,36 @@ BENCHMARK_INPUTS = [("vgg11_fmnist", 64, 64)]
 
 # The paper's configuration A (VGG-11), one row per block: (number of convs, channels).
 VGG11_ARCH: tuple[tuple[int, int], ...] = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
+
+# d2l's recipe (plain SGD without momentum, lr 0.05, batch 128, 10 epochs, 224×224), and
+# the same network on a CPU: small images, a stratified subset, Adam with a one-cycle
+# schedule for a few epochs.
+FULL = Profile(model="vgg11_fmnist", epochs=10, batch_size=128, lr=0.05, optimizer="sgd",
+               resize=224, extra=dict(momentum=0.0),
+               source="d2l §8.2 (SGD without momentum, lr 0.05, batch 128, 10 epochs, 224×224)")
+PROFILES = {
+    "full": FULL,
+    "quick": Profile(model="vgg11_fmnist", epochs=3, batch_size=128, lr=1e-3,
+                     optimizer="adam", schedule="onecycle", resize=32, train_per_class=300,
+                     test_per_class=100,
+                     source="ours: d2l's network at 32×32 on a subset, Adam + one-cycle"),
+}
+
+# The chapter's experiment: depth against width per block, as ``conv_arch`` tuples for
+# :func:`vgg11_fmnist` (widths before the ÷4 of ``ratio``). The last block keeps 512
+# channels in all three, so the fully connected head is the same and only the
+# convolutional body differs.
+VARIANTS: dict[str, tuple[tuple[int, int], ...]] = {
+    "VGG-11": VGG11_ARCH,
+    "deeper, narrower": ((2, 48), (2, 96), (3, 192), (3, 384), (3, 512)),
+    "shallower, wider": ((1, 96), (1, 192), (1, 384), (1, 768), (1, 512)),
+}
+# Their short trainings: the same budget for each, under every profile.
+# Time per step is measured at 96×96 (batch 16), where the blocks, not the head, do
+# most of the work.
+EXPERIMENT = dict(resize=32, train_per_class=100, test_per_class=50, batch_size=64,
+                  epochs=3, lr=1e-3, optimizer="adam")
+BENCH_SIDE, BENCH_BATCH = 96, 16
 
 
 def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
@@ -94,3 +126,40 @@ def vgg11_fmnist(num_classes: int = 10, in_channels: int = 1, ratio: int = 4,
     )
     net.apply(init_cnn)  # d2l's Xavier-uniform initialization
     return net
+
+
+def conv_layers(conv_arch: Sequence[tuple[int, int]]) -> int:
+    """The number of convolutional layers of a ``conv_arch`` (the sum of its blocks' convs).
+
+    >>> conv_layers(VGG11_ARCH)
+    8
+    """
+    return sum(num_convs for num_convs, _ in conv_arch)
+
+
+def variant_costs(conv_arch: Sequence[tuple[int, int]], side: int, ratio: int = 4,
+                  batch_size: int = 32, steps: int = 5, device: Any = None) -> dict[str, Any]:
+    """What one ``conv_arch`` of :func:`vgg11_fmnist` costs at ``side``×``side`` inputs.
+
+    Returns a dict: ``convs`` (convolutional layers), ``params`` (the whole network),
+    ``body_params`` (the convolutional blocks only: the fc head is the same for every
+    architecture whose last block has the same width), ``gflops`` and ``body_gflops``
+    (forward pass of one image: the whole network, and its blocks) and ``ms_per_step`` (one training step of ``batch_size`` images, measured by
+    :func:`cnnlab.measure.benchmark` on ``device``).
+
+    >>> costs = variant_costs(VGG11_ARCH, side=32, batch_size=2, steps=1, device="cpu")
+    >>> costs["convs"], costs["params"]
+    (8, 43093322)
+    """
+    from cnnlab import measure
+
+    net = vgg11_fmnist(conv_arch=conv_arch, ratio=ratio)
+    body = net[:len(conv_arch)]
+    report = measure.flops(net, (1, 1, side, side))
+    bench = measure.benchmark(net, (1, 1, side, side), batch_size=batch_size, device=device,
+                              mode="train", steps=steps, warmup=1)
+    return dict(convs=conv_layers(conv_arch), params=measure.count_parameters(net),
+                body_params=measure.count_parameters(body),
+                gflops=report.gflops,
+                body_gflops=sum(report.by_module[str(i)] for i in range(len(conv_arch))) / 1e9,
+                ms_per_step=bench.ms_per_batch)

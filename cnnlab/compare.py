@@ -1,0 +1,366 @@
+"""The comparison chapter: every network of the course in one table, measured here.
+
+Three kinds of numbers, each from where it can be checked:
+
+- **Costs**, measured by :mod:`cnnlab.measure` on the reader's device when the page
+  runs (:func:`measure_costs`): parameters, FLOPs of one image, inference throughput,
+  time of one training step and its peak memory, each network at the resolution its
+  chapter's ``quick`` profile trains at (the smallest it trains well at).
+- **Fashion-MNIST accuracy**, from recorded runs only (:func:`accuracies`): this
+  build's runs, which the chapter notebooks write with :func:`cnnlab.results.record_run`,
+  and the full-profile GPU runs shipped in ``cnnlab/recorded/full_profiles.json``.
+  A chapter without a record is reported as "not run in this build", never guessed.
+- **ImageNet top-1** of the corresponding torchvision architecture, read from its
+  weights' metadata (:func:`imagenet_reference`, offline): torchvision's 1000-class
+  ImageNet models, not our Fashion-MNIST variants.
+
+>>> [n.model for n in networks()][:2]
+['alexnet_fmnist', 'vgg11_fmnist']
+>>> imagenet_reference("ResNet18_Weights.IMAGENET1K_V1")["acc1"]
+69.758
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+
+from cnnlab import chapters, measure, models, results
+
+__all__ = ["Network", "NETWORKS", "networks", "input_side", "Cost", "measure_costs",
+           "accuracies", "imagenet_reference", "Table", "cost_table", "accuracy_table",
+           "imagenet_table", "plot_costs", "plot_accuracy_vs_flops", "NOT_RUN"]
+
+NOT_RUN = "not run in this build"
+
+
+@dataclass(frozen=True)
+class Network:
+    """One network of the course.
+
+    Attributes:
+        chapter: its chapter (a name from :func:`cnnlab.chapters.names`).
+        model: the registry name the chapter trains.
+        title: how the table names it.
+        imagenet: the torchvision weights of the corresponding ImageNet architecture,
+            as ``"<Enum>.<member>"`` of :mod:`torchvision.models`, or None where
+            torchvision has none.
+    """
+
+    chapter: str
+    model: str
+    title: str
+    imagenet: str | None = None
+
+
+# In the order of the book. d2l's DenseNet is far smaller than any of the paper's;
+# DenseNet-121 is the nearest torchvision model.
+NETWORKS: tuple[Network, ...] = (
+    Network("alexnet", "alexnet_fmnist", "AlexNet", "AlexNet_Weights.IMAGENET1K_V1"),
+    Network("vgg", "vgg11_fmnist", "VGG-11 (channels ÷4)", "VGG11_Weights.IMAGENET1K_V1"),
+    Network("nin", "nin", "NiN", None),
+    Network("googlenet", "googlenet_fmnist", "GoogLeNet", "GoogLeNet_Weights.IMAGENET1K_V1"),
+    Network("batchnorm", "lenet_bn", "LeNet + batch norm", None),
+    Network("resnet", "resnet18_fmnist", "ResNet-18", "ResNet18_Weights.IMAGENET1K_V1"),
+    Network("densenet", "densenet_fmnist", "DenseNet (d2l)", "DenseNet121_Weights.IMAGENET1K_V1"),
+)
+
+
+def networks() -> list[Network]:
+    """The course's networks: :data:`NETWORKS` whose chapter and model exist, then any
+    other chapter with profiles (its ``quick`` profile's model), in chapter order.
+
+    >>> networks()[-2].title
+    'ResNet-18'
+    """
+    known = set(models.list_models())
+    found = [n for n in NETWORKS if n.chapter in chapters.names() and n.model in known]
+    listed = {n.chapter for n in NETWORKS}
+    for chapter in chapters.names():
+        profs = chapters.profiles_of(chapter)
+        if chapter not in listed and profs:
+            model = (profs.get("quick") or next(iter(profs.values()))).model
+            found.append(Network(chapter, model, model))
+    return found
+
+
+def input_side(network: Network) -> int:
+    """The side (pixels) the network is measured at: its chapter's ``quick`` resolution
+    (28 when the profile does not resize), else the smallest the model accepts, at
+    least 28.
+
+    >>> input_side(Network("resnet", "resnet18_fmnist", "ResNet-18"))
+    28
+    """
+    quick = chapters.profiles_of(network.chapter).get("quick")
+    if quick is not None and quick.model == network.model:
+        return quick.resize or 28
+    return max(28, models.get_spec(network.model).min_size)
+
+
+@dataclass
+class Cost:
+    """What one network costs on this device (see :func:`measure_costs`).
+
+    Attributes:
+        network: the network measured.
+        side: input side in pixels (one channel, ``side × side``).
+        params: number of parameters.
+        gflops: GFLOPs of one image's forward pass (a multiply-add counted as 2).
+        inference_img_s: images per second of inference at ``batch_size``.
+        train_ms: milliseconds of one training step (forward, backward, SGD update).
+        train_peak_mib: peak memory of a training step, MiB (see
+            :func:`cnnlab.measure.benchmark` for how it is measured on each device).
+        batch_size: images per step. device: where it ran. precision: "fp32", ...
+    """
+
+    network: Network
+    side: int
+    params: int
+    gflops: float
+    inference_img_s: float
+    train_ms: float
+    train_peak_mib: float | None
+    batch_size: int
+    device: str
+    precision: str
+
+
+def measure_costs(nets: Sequence[Network] | None = None, batch_size: int = 16,
+                  steps: int = 3, warmup: int = 1, device: str | torch.device | None = None,
+                  amp_dtype: torch.dtype | None = None) -> list[Cost]:
+    """Measure every network (default :func:`networks`) on ``device`` (default: the
+    trainer's, :func:`cnnlab.device.default_device`).
+
+    Few steps keep it short on a CPU (a few seconds per network); the timings of a
+    shared or busy machine move from run to run, so read them as orders of magnitude.
+    ``warmup`` must be at least 1 for the peak memory to be measured on a CPU.
+
+    >>> [c] = measure_costs(networks()[-2:-1], batch_size=2, steps=1, device="cpu")
+    >>> c.params, c.side
+    (11178378, 28)
+    """
+    costs = []
+    for net in networks() if nets is None else nets:
+        side = input_side(net)
+        module = models.create(net.model, seed=0)
+        flops = measure.flops(module, (1, 1, side, side))
+        kw = dict(batch_size=batch_size, device=device, steps=steps, warmup=warmup,
+                  amp_dtype=amp_dtype)
+        infer = measure.benchmark(module, (1, side, side), mode="inference", **kw)
+        train = measure.benchmark(module, (1, side, side), mode="train", **kw)
+        costs.append(Cost(net, side, measure.count_parameters(module), flops.gflops,
+                          infer.images_per_s, train.ms_per_batch, train.peak_memory_mib,
+                          batch_size, train.device, train.precision))
+    return costs
+
+
+def accuracies(nets: Sequence[Network] | None = None,
+               runs: Sequence[dict[str, Any]] | None = None,
+               full_runs: Sequence[dict[str, Any]] | None = None,
+               ) -> dict[str, dict[str, dict[str, Any] | None]]:
+    """The recorded Fashion-MNIST runs of each network's chapter.
+
+    Returns ``{chapter: {"quick": record or None, "full": record or None}}``: "quick" is
+    this build's run (``runs``, default :func:`cnnlab.results.runs`, any profile other
+    than "full"), "full" the latest full-profile run (``full_runs``, default
+    :func:`cnnlab.results.full_profile_runs`, plus any "full" record of this build).
+    A record is used only if it trained the network's model.
+
+    >>> accuracies(networks()[:1], runs=[], full_runs=[])
+    {'alexnet': {'quick': None, 'full': None}}
+    """
+    runs = list(results.runs() if runs is None else runs)
+    full_runs = list(results.full_profile_runs() if full_runs is None else full_runs)
+    out: dict[str, dict[str, dict[str, Any] | None]] = {}
+    for net in networks() if nets is None else nets:
+        mine = [r for r in runs if r.get("chapter") == net.chapter and r.get("model") == net.model]
+        full = [r for r in full_runs + [r for r in mine if r.get("profile") == "full"]
+                if r.get("chapter") == net.chapter and r.get("model") == net.model]
+        quick = [r for r in mine if r.get("profile") != "full"]
+        out[net.chapter] = {"quick": quick[-1] if quick else None,
+                            "full": max(full, key=lambda r: r.get("date", "")) if full else None}
+    return out
+
+
+def imagenet_reference(weights: str) -> dict[str, Any]:
+    """ImageNet-1K figures of torchvision's pretrained weights, read offline from their
+    metadata: ``acc1`` (top-1 %, single crop), ``params``, ``gmacs`` (torchvision's
+    "GFLOPS": multiply-adds of one 224×224 image, ``meta["_ops"]``) and ``name``.
+
+    >>> imagenet_reference("AlexNet_Weights.IMAGENET1K_V1")["params"]
+    61100840
+    """
+    import torchvision
+
+    enum, _, member = weights.partition(".")
+    try:
+        w = getattr(getattr(torchvision.models, enum), member)
+    except AttributeError:
+        raise ValueError(f"torchvision.models has no weights {weights!r}; name them as "
+                         "'<Enum>.<member>', e.g. 'ResNet18_Weights.IMAGENET1K_V1'") from None
+    meta = w.meta
+    return {"name": weights, "acc1": meta["_metrics"]["ImageNet-1K"]["acc@1"],
+            "params": meta["num_params"], "gmacs": meta["_ops"]}
+
+
+class Table:
+    """A small table a notebook shows as Markdown (and ``print`` as text).
+
+    >>> print(Table(["a", "b"], [[1, "x"]]))
+    a | b
+    1 | x
+    """
+
+    def __init__(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.header = list(header)
+        self.rows = [[str(v) for v in row] for row in rows]
+
+    def _repr_markdown_(self) -> str:
+        lines = ["| " + " | ".join(self.header) + " |",
+                 "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        # HTML as well: Jupyter Book renders a notebook's Markdown output as CommonMark,
+        # which has no tables; `code` spans become <code>.
+        def cell(text: str, tag: str) -> str:
+            parts = html.escape(text).split("`")
+            body = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+            return f"<{tag}>{body}</{tag}>"
+
+        head = "<tr>" + "".join(cell(h, "th") for h in self.header) + "</tr>"
+        body = "".join("<tr>" + "".join(cell(v, "td") for v in row) + "</tr>"
+                       for row in self.rows)
+        return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+
+    def __str__(self) -> str:
+        return "\n".join(" | ".join(row) for row in [self.header, *self.rows])
+
+
+def _mib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}"
+
+
+def cost_table(costs: Sequence[Cost]) -> Table:
+    """One row per network: input, parameters, GFLOPs, inference images/s, training
+    ms/step and peak training memory, as measured by :func:`measure_costs`."""
+    if not costs:
+        return Table(["network"], [])
+    c0 = costs[0]
+    header = ["network", "input", "parameters", "GFLOPs / image",
+              f"inference (img/s, batch {c0.batch_size})",
+              f"training step (ms, batch {c0.batch_size})", "training peak memory (MiB)"]
+    rows = [[c.network.title, f"{c.side}×{c.side}", f"{c.params:,}", f"{c.gflops:.4f}",
+             f"{c.inference_img_s:,.0f}", f"{c.train_ms:,.1f}", _mib(c.train_peak_mib)]
+            for c in costs]
+    return Table(header, rows)
+
+
+def _describe_run(r: dict[str, Any]) -> str:
+    epochs = f"{r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}"
+    return (f"{r['test_acc']:.3f} ({epochs}, {r['train_images']:,} images, "
+            f"{r['resize']}×{r['resize']}, {r['device']})")
+
+
+def accuracy_table(nets: Sequence[Network], accs: dict[str, dict[str, Any]]) -> Table:
+    """Fashion-MNIST test accuracy per network: this build's run, the recorded
+    full-profile run, and d2l's published figure (from the chapter's ``D2L_PUBLISHED``)."""
+    rows = []
+    for net in nets:
+        rec = accs.get(net.chapter, {})
+        quick, full = rec.get("quick"), rec.get("full")
+        d2l = results.d2l_published(net.chapter)
+        rows.append([net.title,
+                     _describe_run(quick) if quick else NOT_RUN,
+                     _describe_run(full) if full else "none recorded",
+                     (f"{d2l['test_acc']:.3f} ({d2l['epochs']} epochs, {d2l['resize']}×"
+                      f"{d2l['resize']})" if d2l else "—")])
+    return Table(["network", "this build's run", "full profile (GPU, recorded)",
+                  "d2l, published"], rows)
+
+
+def imagenet_table(nets: Sequence[Network]) -> Table:
+    """torchvision's ImageNet-1K models corresponding to the course's networks."""
+    rows = []
+    for net in nets:
+        if net.imagenet is None:
+            rows.append([net.title, "— (none in torchvision)", "", "", ""])
+            continue
+        ref = imagenet_reference(net.imagenet)
+        rows.append([net.title, f"`{ref['name']}`", f"{ref['acc1']:.3f}",
+                     f"{ref['params']:,}", f"{ref['gmacs']:.3f}"])
+    return Table(["our network", "torchvision weights", "ImageNet top-1 (%)",
+                  "parameters", "GMACs (224×224)"], rows)
+
+
+def plot_costs(costs: Sequence[Cost], path=None):
+    """Three bar charts (log scale): parameters, training-step time, peak memory.
+    Returns the figure."""
+    import matplotlib.pyplot as plt
+    from cnnlab.plot import _deliver
+
+    names = [c.network.title for c in costs]
+    panels = [("parameters", [c.params for c in costs]),
+              (f"training step (ms, batch {costs[0].batch_size})", [c.train_ms for c in costs]),
+              ("training peak memory (MiB)", [c.train_peak_mib or 0 for c in costs])]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 0.45 * len(costs) + 1.2), sharey=True)
+    for ax, (title, values) in zip(axes, panels):
+        ax.barh(names, values, color="tab:blue")
+        ax.set_xscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].invert_yaxis()
+    fig.suptitle(f"measured on {costs[0].device}, {costs[0].precision}", fontsize=10)
+    fig.tight_layout()
+    _deliver(fig, path)
+    return fig
+
+
+def plot_accuracy_vs_flops(costs: Sequence[Cost], accs: dict[str, dict[str, Any]],
+                           path=None):
+    """Left: this build's Fashion-MNIST test accuracy against GFLOPs per image at the
+    run's resolution (networks without a run are left out, and named in the title).
+    Right: torchvision's ImageNet top-1 against its GMACs at 224×224. Returns the figure."""
+    import matplotlib.pyplot as plt
+    from cnnlab.plot import _deliver
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    missing = []
+    for c in costs:
+        run = accs.get(c.network.chapter, {}).get("quick")
+        if run is None:
+            missing.append(c.network.title)
+            continue
+        side = run.get("resize", c.side)
+        gflops = (c.gflops if side == c.side else
+                  measure.flops(models.create(c.network.model), (1, 1, side, side)).gflops)
+        left.scatter(gflops, run["test_acc"], s=40)
+        left.annotate(f"{c.network.title} ({side} px)", (gflops, run["test_acc"]),
+                      textcoords="offset points", xytext=(5, 3), fontsize=8)
+    left.set_xscale("log")
+    left.set_xlabel("GFLOPs per image (at the run's resolution)")
+    left.set_ylabel("test accuracy")
+    left.set_title("Fashion-MNIST, this build's runs"
+                   + (f"\n(not run: {', '.join(missing)})" if missing else ""), fontsize=10)
+    left.grid(alpha=0.3)
+    for c in costs:
+        if c.network.imagenet is None:
+            continue
+        ref = imagenet_reference(c.network.imagenet)
+        label = ref["name"].split("_Weights")[0]
+        right.scatter(ref["gmacs"], ref["acc1"], s=40, color="tab:orange")
+        right.annotate(label, (ref["gmacs"], ref["acc1"]), textcoords="offset points",
+                       xytext=(5, 3), fontsize=8)
+    right.set_xscale("log")
+    right.set_xlabel("GMACs per 224×224 image (torchvision metadata)")
+    right.set_ylabel("ImageNet-1K top-1 (%)")
+    right.set_title("torchvision's ImageNet models (not ours)", fontsize=10)
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    _deliver(fig, path)
+    return fig

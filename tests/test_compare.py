@@ -1,0 +1,100 @@
+"""The comparison chapter's table building: costs, recorded accuracies, ImageNet metadata."""
+
+import pytest
+
+from cnnlab import chapters, compare, models
+
+
+def _run(chapter, model, acc, profile="quick", date="2026-01-01T00:00:00+00:00"):
+    return {"chapter": chapter, "model": model, "profile": profile, "epochs": 3,
+            "resize": 28, "train_images": 6000, "test_images": 2000, "test_acc": acc,
+            "train_seconds": 1.0, "device": "cpu (2 threads, fp32)", "date": date}
+
+
+def test_networks_are_the_course_in_book_order():
+    nets = compare.networks()
+    assert [n.chapter for n in nets][:7] == ["alexnet", "vgg", "nin", "googlenet", "batchnorm",
+                                           "resnet", "densenet"]
+    known = set(models.list_models())
+    for n in nets:
+        assert n.chapter in chapters.names() and n.model in known
+
+
+def test_input_side_is_accepted_by_every_model():
+    for n in compare.networks():
+        side = compare.input_side(n)
+        assert side >= models.get_spec(n.model).min_size
+        quick = chapters.profiles_of(n.chapter).get("quick")
+        if quick is not None and quick.model == n.model:
+            assert side == (quick.resize or 28)
+
+
+def test_measure_costs_one_network():
+    net = next(n for n in compare.networks() if n.model == "lenet_bn")
+    [c] = compare.measure_costs([net], batch_size=2, steps=1, warmup=1, device="cpu")
+    assert c.params == sum(p.numel() for p in models.create("lenet_bn").parameters())
+    assert c.side == 28 and c.gflops > 0 and c.inference_img_s > 0 and c.train_ms > 0
+    assert c.train_peak_mib is not None and c.train_peak_mib > 0
+    table = compare.cost_table([c])
+    assert "LeNet" in table._repr_markdown_() and f"{c.params:,}" in str(table)
+
+
+def test_missing_runs_say_not_run_instead_of_failing():
+    nets = compare.networks()
+    accs = compare.accuracies(nets, runs=[_run("resnet", "resnet18_fmnist", 0.82)], full_runs=[])
+    assert accs["resnet"]["quick"]["test_acc"] == 0.82
+    assert accs["alexnet"] == {"quick": None, "full": None}
+    text = str(compare.accuracy_table(nets, accs))
+    assert compare.NOT_RUN in text and "0.820" in text
+    assert "none recorded" in text
+
+
+def test_accuracies_ignore_records_of_another_model_and_pick_the_latest_full_run():
+    net = next(n for n in compare.networks() if n.chapter == "resnet")
+    full = [_run("resnet", "resnet18_fmnist", 0.90, "full", "2026-01-01T00:00:00+00:00"),
+            _run("resnet", "resnet18_fmnist", 0.91, "full", "2026-02-01T00:00:00+00:00"),
+            _run("resnet", "resnet34", 0.99, "full", "2026-03-01T00:00:00+00:00")]
+    accs = compare.accuracies([net], runs=[_run("resnet", "resnet34", 0.5)], full_runs=full)
+    assert accs["resnet"]["quick"] is None
+    assert accs["resnet"]["full"]["test_acc"] == 0.91
+
+
+def test_accuracy_table_cites_d2l_from_the_chapter_module():
+    net = next(n for n in compare.networks() if n.chapter == "resnet")
+    d2l = chapters.module("resnet").D2L_PUBLISHED["test_acc"]
+    assert f"{d2l:.3f}" in str(compare.accuracy_table([net], {}))
+
+
+def test_imagenet_reference_reads_torchvision_metadata():
+    import torchvision
+
+    ref = compare.imagenet_reference("ResNet18_Weights.IMAGENET1K_V1")
+    meta = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta
+    assert ref["acc1"] == meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert ref["params"] == meta["num_params"] and ref["gmacs"] == meta["_ops"]
+    for n in compare.networks():
+        if n.imagenet:
+            compare.imagenet_reference(n.imagenet)
+    with pytest.raises(ValueError, match="Enum"):
+        compare.imagenet_reference("NoSuch_Weights.X")
+    assert "none in torchvision" in str(compare.imagenet_table(
+        [n for n in compare.networks() if n.imagenet is None][:1]))
+
+
+def test_plots_draw_with_and_without_runs(tmp_path):
+    net = next(n for n in compare.networks() if n.model == "lenet_bn")
+    res = next(n for n in compare.networks() if n.chapter == "resnet")
+    costs = [compare.Cost(net, 28, 100, 0.001, 1000.0, 5.0, 1.0, 16, "cpu", "fp32"),
+             compare.Cost(res, 28, 11178378, 0.07, 100.0, 50.0, None, 16, "cpu", "fp32")]
+    accs = {"batchnorm": {"quick": _run("batchnorm", "lenet_bn", 0.8), "full": None}}
+    compare.plot_costs(costs, path=tmp_path / "costs.png")
+    fig = compare.plot_accuracy_vs_flops(costs, accs, path=tmp_path / "scatter.png")
+    assert (tmp_path / "costs.png").stat().st_size > 0
+    assert "ResNet-18" in fig.axes[0].get_title()   # named as not run
+
+
+def test_table_renders_as_html_with_code_spans():
+    t = compare.Table(["a", "b"], [["`x<y`", 1]])
+    out = t._repr_html_()
+    assert out.startswith("<table>") and "<th>a</th>" in out
+    assert "<td><code>x&lt;y</code></td>" in out and "<td>1</td>" in out

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnlab import chapters, models, profiles
+from cnnlab import chapters, models, profiles, results
 from cnnlab.chapters import resnet
 from cnnlab.models import registry
 
@@ -97,3 +97,16 @@ def test_residual_block_shapes_as_in_d2l():
 def test_first_stage_keeps_channels():
     with pytest.raises(ValueError, match="first stage keeps the channel count"):
         resnet.resnet_block(64, 128, 2, first_block=True)
+
+
+def test_full_profiles_are_d2ls_printed_recipe():
+    """The GPU profile of every chapter but ResNet's (the article's Adam recipe) is d2l's:
+    plain SGD without momentum, its learning rate, batch, epochs and resolution."""
+    for chapter in chapters.names():
+        if chapter == "resnet":
+            continue
+        full, d2l = profiles.get_profile(chapter, "full"), results.d2l_published(chapter)
+        assert (full.optimizer, full.fit_kwargs().get("momentum")) == ("sgd", 0.0), chapter
+        assert (full.lr, full.batch_size, full.epochs, full.resize or 28) == (
+            d2l["lr"], d2l["batch_size"], d2l["epochs"], d2l["resize"]), chapter
+        assert full.train_per_class is None and full.test_per_class is None, chapter

@@ -103,7 +103,7 @@ def test_bad_arguments_exit_2(argv, words, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["train", "resnet18_fmnist", "--profile", "fast"], "Unknown profile 'fast'"),
-    (["train", "lenet_bn", "--profile", "quick"], "lenet_bn has no chapter profile"),
+    (["train", "resnet34", "--profile", "quick"], "resnet34 has no chapter profile"),
     (["summary", "alexnet_fmnist", "--input", "1x28x28"], "at least 65x65 pixels"),
     (["train", "lenet_bn", "--train-per-class", "10"], "batch size 256 is larger than the 100"),
     (["train", "lenet_bn", "--train-per-class", "10", "--batch-size", "50", "--lr", "1e37",

@@ -53,7 +53,7 @@ D2L_PUBLISHED = dict(test_acc=0.821, resize=96, lr=0.1, batch_size=256, epochs=1
 # network's 29), 300 training and 100 test images per class, 3 epochs, and Adam, which
 # gets further than SGD in so few steps.
 FULL = Profile(model="densenet_fmnist", epochs=10, batch_size=256, lr=0.1, optimizer="sgd",
-               resize=96,
+               resize=96, extra=dict(momentum=0.0),   # d2l's plain SGD
                source='d2l 0.17.5 (PyTorch), "Densely Connected Networks (DenseNet)" '
                       '(SGD, lr 0.1, batch 256, 10 epochs, 96×96)')
 PROFILES = {

@@ -23,7 +23,8 @@ import torch
 
 from cnnlab import settings
 
-__all__ = ["Profile", "PROFILE_NAMES", "get_profile", "choose_profile_name", "list_chapters"]
+__all__ = ["Profile", "PROFILE_NAMES", "get_profile", "choose_profile_name", "list_chapters",
+           "d2l_recipe"]
 
 PROFILE_NAMES = ("full", "quick")
 
@@ -85,6 +86,28 @@ class Profile:
                 f"batch {self.batch_size}, {self.optimizer} lr {self.lr:g}{sched}.")
 
     __str__ = describe
+
+
+def d2l_recipe(model: str, published: dict[str, Any]) -> Profile:
+    """The ``full`` profile that repeats d2l's printed run of ``model``.
+
+    ``published`` is the chapter's ``D2L_PUBLISHED`` (its ``lr``, ``batch_size``,
+    ``epochs``, ``resize`` and ``source``). d2l trains with plain SGD, *without*
+    momentum: written once here, so no chapter can pick up the trainer's default
+    momentum of 0.9 by leaving it out.
+
+    >>> p = d2l_recipe("lenet_bn", dict(lr=1.0, batch_size=256, epochs=10, resize=28,
+    ...                                 source="d2l, Batch Normalization", test_acc=0.837))
+    >>> p.optimizer, p.fit_kwargs()["momentum"], p.resize, p.lr
+    ('sgd', 0.0, None, 1.0)
+    """
+    side = published["resize"]
+    return Profile(model=model, epochs=published["epochs"], batch_size=published["batch_size"],
+                   lr=published["lr"], optimizer="sgd", resize=None if side == 28 else side,
+                   extra=dict(momentum=0.0),
+                   source=(f"{published['source']}: SGD without momentum, lr {published['lr']:g}, "
+                           f"batch {published['batch_size']}, {published['epochs']} epochs, "
+                           f"{side}×{side}"))
 
 
 def list_chapters() -> list[str]:

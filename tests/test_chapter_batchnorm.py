@@ -45,12 +45,9 @@ def test_batch_norm_rejects_other_shapes():
                              torch.zeros(3), torch.ones(3), training=True)
 
 
-def test_profiles_full_is_d2l_recipe_and_quick_keeps_it_smaller():
+def test_quick_profile_keeps_d2ls_optimizer_on_less_data():
+    # (the full profile is d2l's recipe: tests/test_chapters.py checks every chapter's)
     full = profiles.get_profile("batchnorm", "full")
     quick = profiles.get_profile("batchnorm", "quick")
-    pub = batchnorm.D2L_PUBLISHED
-    assert (full.model, full.optimizer, full.lr, full.batch_size, full.epochs) == \
-        ("lenet_bn", "sgd", pub["lr"], pub["batch_size"], pub["epochs"])
-    assert (full.resize or 28) == pub["resize"] and full.train_per_class is None
     assert quick.model == full.model and quick.lr == full.lr and quick.optimizer == "sgd"
     assert quick.epochs < full.epochs and quick.train_per_class is not None

@@ -26,11 +26,9 @@ def test_channel_growth_other_configuration_leaves_no_hooks():
     assert all(not m._forward_hooks for m in net.modules())
 
 
-def test_profiles_full_is_d2l_recipe_and_quick_is_smaller():
+def test_quick_profile_is_smaller_and_above_the_minimum_size():
+    # (the full profile is d2l's recipe: tests/test_chapters.py checks every chapter's)
     full = profiles.get_profile("densenet", "full")
     quick = profiles.get_profile("densenet", "quick")
-    pub = densenet.D2L_PUBLISHED
-    assert (full.model, full.optimizer, full.lr, full.batch_size, full.epochs, full.resize) == \
-        ("densenet_fmnist", "sgd", pub["lr"], pub["batch_size"], pub["epochs"], pub["resize"])
     assert quick.model == full.model and quick.resize >= 29
     assert quick.epochs < full.epochs and quick.train_per_class is not None

@@ -39,7 +39,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile
+from cnnlab.profiles import Profile, d2l_recipe
 
 __all__ = ["alexnet_fmnist", "with_activation", "PROFILES", "EXPERIMENT"]
 
@@ -56,9 +56,7 @@ BENCHMARK_INPUTS = [("alexnet_fmnist", 96, 64)]
 # 3 epochs. Most of AlexNet's 46.8M parameters sit in its fully connected layers, so a
 # step costs about as much at 68 px as the convolutions do: the subset is what keeps
 # the run short.
-FULL = Profile(model="alexnet_fmnist", epochs=10, batch_size=128, lr=0.01, optimizer="sgd",
-               resize=224, extra=dict(momentum=0.0),
-               source="d2l §8.1 (SGD without momentum, lr 0.01, batch 128, 10 epochs, 224×224)")
+FULL = d2l_recipe("alexnet_fmnist", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
     "quick": Profile(model="alexnet_fmnist", epochs=3, batch_size=64, lr=1e-3,

@@ -41,7 +41,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile
+from cnnlab.profiles import d2l_recipe
 
 __all__ = ["lenet", "lenet_bn", "batch_norm", "PROFILES"]
 
@@ -54,10 +54,7 @@ D2L_PUBLISHED = dict(test_acc=0.837, resize=28, lr=1.0, batch_size=256, epochs=1
 # d2l's recipe for BN-LeNet: plain SGD (no momentum), lr 1.0, batch 256, 10 epochs,
 # 28×28. The quick run keeps the optimizer, learning rate and batch, for 5 epochs on
 # 2,000 training and 500 test images per class (about 2 CPU-minutes on two cores, fp32).
-FULL = Profile(model="lenet_bn", epochs=10, batch_size=256, lr=1.0, optimizer="sgd",
-               extra=dict(momentum=0.0),
-               source='d2l 0.17.5 (PyTorch), "Batch Normalization" (SGD, lr 1.0, batch 256, '
-                      '10 epochs, 28×28)')
+FULL = d2l_recipe("lenet_bn", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
     "quick": FULL.replace(epochs=5, train_per_class=2000, test_per_class=500),

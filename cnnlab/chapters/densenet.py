@@ -38,7 +38,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile
+from cnnlab.profiles import d2l_recipe
 
 __all__ = ["conv_block", "DenseBlock", "transition_block", "densenet_fmnist", "channel_growth",
            "PROFILES"]
@@ -52,10 +52,7 @@ D2L_PUBLISHED = dict(test_acc=0.821, resize=96, lr=0.1, batch_size=256, epochs=1
 # every direction that costs CPU time: 32×32 (the smallest convenient size above the
 # network's 29), 300 training and 100 test images per class, 3 epochs, and Adam, which
 # gets further than SGD in so few steps.
-FULL = Profile(model="densenet_fmnist", epochs=10, batch_size=256, lr=0.1, optimizer="sgd",
-               resize=96, extra=dict(momentum=0.0),   # d2l's plain SGD
-               source='d2l 0.17.5 (PyTorch), "Densely Connected Networks (DenseNet)" '
-                      '(SGD, lr 0.1, batch 256, 10 epochs, 96×96)')
+FULL = d2l_recipe("densenet_fmnist", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
     "quick": FULL.replace(epochs=3, batch_size=128, lr=1e-3, optimizer="adam", resize=32,

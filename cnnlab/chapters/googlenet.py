@@ -35,7 +35,7 @@ from torch.nn import functional as F
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile
+from cnnlab.profiles import Profile, d2l_recipe
 
 __all__ = ["Inception", "googlenet_fmnist", "BRANCHES", "branches_of", "inception_inputs",
            "branch_table", "format_branch_table", "plot_branch_table", "PROFILES"]
@@ -50,9 +50,7 @@ BENCHMARK_INPUTS = [("googlenet_fmnist", 64, 64)]
 # d2l's recipe: plain SGD (no momentum), lr 0.1, batch 128, 10 epochs, 96×96. On a CPU:
 # the same network at 28×28 (its padded pools accept any size; the map is 1×1 from the
 # fourth stage on), a subset, and Adam with a one-cycle schedule.
-FULL = Profile(model="googlenet_fmnist", epochs=10, batch_size=128, lr=0.1, optimizer="sgd",
-               resize=96, extra=dict(momentum=0.0),
-               source="d2l §8.4 (SGD without momentum, lr 0.1, batch 128, 10 epochs, 96×96)")
+FULL = d2l_recipe("googlenet_fmnist", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
     "quick": Profile(model="googlenet_fmnist", epochs=3, batch_size=64, lr=1e-3,

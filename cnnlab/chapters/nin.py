@@ -38,7 +38,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile
+from cnnlab.profiles import Profile, d2l_recipe
 
 __all__ = ["nin_block", "nin", "nin_with_fc_head", "small_nin", "head_variants",
            "PROFILES", "EXPERIMENT"]
@@ -59,9 +59,7 @@ BENCHMARK_INPUTS = [("nin", 96, 64)]
 # a one-cycle schedule, which warms the rate up from a small value, at the smallest
 # input the network accepts comfortably (the third max-pool needs a 3×3 map: 67 px),
 # on a subset.
-FULL = Profile(model="nin", epochs=10, batch_size=128, lr=0.1, optimizer="sgd", resize=224,
-               extra=dict(momentum=0.0),
-               source="d2l §8.3 (SGD without momentum, lr 0.1, batch 128, 10 epochs, 224×224)")
+FULL = d2l_recipe("nin", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
     "quick": Profile(model="nin", epochs=4, batch_size=32, lr=1e-3, optimizer="adam",

@@ -36,7 +36,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile
+from cnnlab.profiles import Profile, d2l_recipe
 
 __all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist", "PROFILES", "VARIANTS", "EXPERIMENT",
            "BENCH_SIDE", "BENCH_BATCH", "conv_layers", "variant_costs"]
@@ -55,9 +55,7 @@ VGG11_ARCH: tuple[tuple[int, int], ...] = ((1, 64), (1, 128), (2, 256), (2, 512)
 # d2l's recipe (plain SGD without momentum, lr 0.05, batch 128, 10 epochs, 224×224), and
 # the same network on a CPU: small images, a stratified subset, Adam with a one-cycle
 # schedule for a few epochs.
-FULL = Profile(model="vgg11_fmnist", epochs=10, batch_size=128, lr=0.05, optimizer="sgd",
-               resize=224, extra=dict(momentum=0.0),
-               source="d2l §8.2 (SGD without momentum, lr 0.05, batch 128, 10 epochs, 224×224)")
+FULL = d2l_recipe("vgg11_fmnist", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
     "quick": Profile(model="vgg11_fmnist", epochs=3, batch_size=128, lr=1e-3,

@@ -71,7 +71,9 @@ NETWORKS: tuple[Network, ...] = (
 
 def networks() -> list[Network]:
     """The course's networks: :data:`NETWORKS` whose chapter and model exist, then any
-    other chapter with profiles (its ``quick`` profile's model), in chapter order.
+    other chapter that sets its network beside d2l's (it has ``D2L_PUBLISHED`` and
+    profiles: its ``quick`` profile's model), in chapter order. The ResNet deep dive's
+    chapters study the zoo's networks and stay out.
 
     >>> networks()[-2].title
     'ResNet-18'
@@ -81,7 +83,7 @@ def networks() -> list[Network]:
     listed = {n.chapter for n in NETWORKS}
     for chapter in chapters.names():
         profs = chapters.profiles_of(chapter)
-        if chapter not in listed and profs:
+        if chapter not in listed and profs and results.d2l_published(chapter):
             model = (profs.get("quick") or next(iter(profs.values()))).model
             found.append(Network(chapter, model, model))
     return found

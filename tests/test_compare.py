@@ -13,8 +13,8 @@ def _run(chapter, model, acc, profile="quick", date="2026-01-01T00:00:00+00:00")
 
 def test_networks_are_the_course_in_book_order():
     nets = compare.networks()
-    assert [n.chapter for n in nets][:7] == ["alexnet", "vgg", "nin", "googlenet", "batchnorm",
-                                           "resnet", "densenet"]
+    assert [n.chapter for n in nets] == ["alexnet", "vgg", "nin", "googlenet", "batchnorm",
+                                         "resnet", "densenet"]  # not the deep dive's chapters
     known = set(models.list_models())
     for n in nets:
         assert n.chapter in chapters.names() and n.model in known
@@ -98,3 +98,15 @@ def test_table_renders_as_html_with_code_spans():
     out = t._repr_html_()
     assert out.startswith("<table>") and "<th>a</th>" in out
     assert "<td><code>x&lt;y</code></td>" in out and "<td>1</td>" in out
+
+
+def test_a_chapter_joins_the_comparison_when_it_sets_its_network_beside_d2ls(monkeypatch):
+    import types
+
+    from cnnlab.profiles import Profile
+    study = types.ModuleType("study")  # a deep-dive chapter: profiles, no d2l figure
+    study.PROFILES = {"quick": Profile(model="resnet20", epochs=1, batch_size=8, lr=0.1)}
+    monkeypatch.setitem(chapters._CHAPTERS, "zz_study", study)
+    assert "zz_study" not in [n.chapter for n in compare.networks()]
+    study.D2L_PUBLISHED = dict(test_acc=0.9, resize=28, lr=0.1, batch_size=8, epochs=1, source="x")
+    assert compare.networks()[-1] == compare.Network("zz_study", "resnet20", "resnet20")

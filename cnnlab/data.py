@@ -29,7 +29,7 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import torch
 from torch.nn import functional as F
@@ -379,6 +379,7 @@ class ImageData:
 def fashion_mnist(batch_size: int = 256, *, resize: int | None = None,
                   train_per_class: int | None = None, test_per_class: int | None = None,
                   augment: bool = False, normalize: bool = True, seed: int = 0,
+                  classes: Sequence[int] | None = None,
                   root: str | os.PathLike | None = None,
                   download: bool | None = None) -> ImageData:
     """Fashion-MNIST as training and test batches, the one entry point chapters use.
@@ -394,17 +395,26 @@ def fashion_mnist(batch_size: int = 256, *, resize: int | None = None,
             training batches.
         normalize: standardise pixels with the training set's mean and std.
         seed: seed of the subset, the shuffle and the augmentation.
+        classes: keep only these classes (original labels 0-9, e.g. ``[5, 6, 7, 8, 9]``),
+            relabelled 0..k-1 in the order given; ``classes`` of the result names them in
+            that order. None keeps all ten. ``train_per_class``/``test_per_class`` then
+            count images of each kept class.
         root, download: see :func:`load_fashion_mnist`.
 
     Example:
         >>> ds = fashion_mnist(batch_size=128, resize=96, train_per_class=100)  # doctest: +SKIP
         >>> ds.train.image_shape                                               # doctest: +SKIP
         (1, 96, 96)
+        >>> fashion_mnist(classes=[9, 5]).classes                             # doctest: +SKIP
+        ('Ankle boot', 'Sandal')
     """
     full = load_fashion_mnist(root, download)
+    kept = _check_classes(classes, len(full.classes))
     parts = []
     for images, labels, per_class in ((full.train_images, full.train_labels, train_per_class),
                                       (full.test_images, full.test_labels, test_per_class)):
+        if kept is not None:
+            images, labels = _keep_classes(images, labels, kept)
         if per_class is not None:
             idx = stratified_indices(labels, per_class, seed)
             images, labels = images[idx], labels[idx]
@@ -415,9 +425,32 @@ def fashion_mnist(batch_size: int = 256, *, resize: int | None = None,
                     normalize=normalize, crop_padding=max(1, side // 8) if augment else 0,
                     flip=augment, drop_last=True, seed=seed)
     test = Batches(test_x, test_y, batch_size, resize=resize, normalize=normalize, seed=seed)
-    description = (f"Fashion-MNIST, {len(train_y):,} training images"
+    names = full.classes if kept is None else tuple(full.classes[c] for c in kept)
+    subset = "" if kept is None else f" of {len(kept)} classes ({', '.join(names)})"
+    description = (f"Fashion-MNIST{subset}, {len(train_y):,} training images"
                    f"{f' ({train_per_class} per class)' if train_per_class else ''}, "
                    f"{len(test_y):,} test images"
                    f"{f' ({test_per_class} per class)' if test_per_class else ''}, "
                    f"{side}×{side} px, batch {batch_size}{', augmented' if augment else ''}")
-    return ImageData(train, test, full.classes, description)
+    return ImageData(train, test, names, description)
+
+
+def _check_classes(classes: Sequence[int] | None, n: int) -> list[int] | None:
+    """``classes`` as a list of distinct labels in ``range(n)``, or None for all."""
+    if classes is None:
+        return None
+    kept = [int(c) for c in classes]
+    if not kept or len(set(kept)) != len(kept) or not all(0 <= c < n for c in kept):
+        raise ValueError(f"classes={list(classes)!r}: give distinct labels between 0 and {n - 1} "
+                         f"(e.g. classes=[5, 6, 7, 8, 9]; names in cnnlab.data.CLASSES), "
+                         f"or None for all {n}.")
+    return kept
+
+
+def _keep_classes(images: torch.Tensor, labels: torch.Tensor,
+                  kept: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images of the ``kept`` classes, in data order, relabelled 0..k-1 in ``kept``'s order."""
+    new_label = torch.full((max(int(labels.max()), *kept) + 1,), -1, dtype=torch.long)
+    new_label[torch.tensor(kept)] = torch.arange(len(kept))
+    mask = new_label[labels] >= 0
+    return images[mask], new_label[labels[mask]]

@@ -10,6 +10,11 @@ variable               effect
 ``CNNLAB_PROFILE``     ``full`` or ``quick``, whatever the hardware
 ``CNNLAB_PROGRESS``    progress bar: ``auto`` (default), ``text`` or ``off``
 ``CNNLAB_RUNS``        the file chapters record their runs in (default ``cnnlab-runs.json``)
+``CNNLAB_WEIGHTS``     pretrained weights: a ``.pth`` file, or a folder holding torchvision's
+                       files under their own names (``resnet50-11ad3fa6.pth``); looked in
+                       before torch's hub cache (``torch.hub.get_dir()/checkpoints``)
+``CNNLAB_IMAGES``      a folder of photos for the pretrained-model examples (default: the
+                       repository's sibling ``shared/images``, when there is one)
 ``XDG_CACHE_HOME``     the per-user cache's parent folder (default ``~/.cache``)
 ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``  set by ``torchrun``: this process's place
 =====================  ==========================================================
@@ -28,7 +33,7 @@ import os
 from pathlib import Path
 
 __all__ = ["data_root", "cache_home", "offline", "device", "amp", "profile", "progress",
-           "rank", "world_size", "local_rank", "runs_file"]
+           "rank", "world_size", "local_rank", "runs_file", "weights_path", "images_dir"]
 
 
 def _get(name: str) -> str | None:
@@ -97,3 +102,17 @@ def runs_file() -> Path:
     """``$CNNLAB_RUNS``, else ``cnnlab-runs.json`` in the working folder (a notebook's own
     folder under Jupyter and nbmake, so the chapters of one part share it)."""
     return Path(_get("CNNLAB_RUNS") or "cnnlab-runs.json").expanduser().absolute()
+
+
+def weights_path() -> Path | None:
+    """``$CNNLAB_WEIGHTS``, if set: a weights file, or a folder of them (see
+    :func:`cnnlab.chapters.transfer.find_weights`)."""
+    value = _get("CNNLAB_WEIGHTS")
+    return Path(value).expanduser() if value else None
+
+
+def images_dir() -> Path | None:
+    """``$CNNLAB_IMAGES``, if set: a folder of photos (see
+    :func:`cnnlab.chapters.transfer.find_image`)."""
+    value = _get("CNNLAB_IMAGES")
+    return Path(value).expanduser() if value else None

@@ -30,7 +30,7 @@ def test_install_cell_installs_from_the_configured_repository(path):
     """_config.yml names the repository once; the hidden Colab cell installs from it."""
     first = nbformat.read(path, as_version=4).cells[0]
     assert "remove-cell" in first.metadata.get("tags", [])
-    assert f'"cnnlab @ git+{CONFIG["repository"]["url"]}"' in first.source
+    assert f'"cnnlab[notebooks] @ git+{CONFIG["repository"]["url"]}"' in first.source
 
 
 @pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda p: p.stem)

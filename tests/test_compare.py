@@ -110,3 +110,13 @@ def test_a_chapter_joins_the_comparison_when_it_sets_its_network_beside_d2ls(mon
     assert "zz_study" not in [n.chapter for n in compare.networks()]
     study.D2L_PUBLISHED = dict(test_acc=0.9, resize=28, lr=0.1, batch_size=8, epochs=1, source="x")
     assert compare.networks()[-1] == compare.Network("zz_study", "resnet20", "resnet20")
+
+
+def test_imports_first_in_a_fresh_interpreter():
+    # compare imports the chapters, which must not import compare back (a cycle that
+    # an earlier `import cnnlab.models` would hide)
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", "import cnnlab.compare"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr

@@ -123,3 +123,27 @@ def test_same_images_and_labels_as_torchvision(raw_dir, tmp_path, monkeypatch, f
         assert torch.equal(reference.data, images)
         assert torch.equal(reference.targets, labels)
         assert tuple(reference.classes) == full.classes
+
+
+def test_class_subset_is_relabelled_and_named(full):
+    ds = data.fashion_mnist(batch_size=50, classes=[9, 5, 7], train_per_class=20, test_per_class=10)
+    assert ds.classes == ("Ankle boot", "Sandal", "Sneaker")
+    assert ds.train.labels.bincount().tolist() == [20] * 3
+    assert ds.test.labels.bincount().tolist() == [10] * 3
+    assert "3 classes (Ankle boot, Sandal, Sneaker)" in ds.description
+    # Relabelled in the order given: label 0 is an ankle boot (original 9), 1 a sandal (5).
+    for new, old in enumerate([9, 5, 7]):
+        originals = full.test_images[full.test_labels == old]
+        kept = ds.test.images[ds.test.labels == new, 0]
+        assert all((originals == img).all((1, 2)).any() for img in kept)
+    # Without a per-class limit every image of the kept classes stays.
+    whole = data.fashion_mnist(classes=[0, 1])
+    assert whole.train.labels.bincount().tolist() == [6_000, 6_000]
+    assert whole.test.labels.bincount().tolist() == [1_000, 1_000]
+    assert whole.classes == ("T-shirt/top", "Trouser")
+
+
+@pytest.mark.parametrize("bad", [[], [1, 1], [10], [-1, 2]])
+def test_bad_class_subsets_are_refused(bad):
+    with pytest.raises(ValueError, match="distinct labels between 0 and 9"):
+        data.fashion_mnist(classes=bad)

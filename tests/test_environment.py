@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def _pyproject_requirements() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"])
-    for extra in ("book", "test"):
+    for extra in ("notebooks", "book", "test"):
         reqs += project["optional-dependencies"][extra]
-    return {r.replace(" ", "") for r in reqs}
+    # "cnnlab[notebooks]" inside "book" is the package's own extra, not a package
+    return {r.replace(" ", "") for r in reqs if not r.startswith("cnnlab[")}
 
 
 def _environment_pip() -> list[str]:

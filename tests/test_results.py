@@ -37,7 +37,10 @@ def test_the_shipped_full_profile_records_are_a_list():
 
 
 def test_every_chapter_states_d2ls_published_result():
-    for chapter in chapters.names():
+    # (which chapters must have one: test_chapters.py; the deep dive's have none)
+    stated = [c for c in chapters.names() if results.d2l_published(c) is not None]
+    assert len(stated) == 7
+    for chapter in stated:
         published = results.d2l_published(chapter)
         assert 0.7 < published["test_acc"] < 0.95, chapter
         assert published["source"].startswith("d2l 0.17.5")

@@ -18,7 +18,7 @@ COLAB_SETUP = f"""\
 try:
     import cnnlab
 except ModuleNotFoundError:
-    %pip install -q "cnnlab @ git+{REPOSITORY}"
+    %pip install -q "cnnlab[notebooks] @ git+{REPOSITORY}"
     import cnnlab"""
 
 

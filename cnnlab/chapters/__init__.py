@@ -71,11 +71,14 @@ def profiles_of(chapter: str) -> dict:
 
 
 def chapter_of(model: str) -> str | None:
-    """The chapter whose profiles train ``model``, if any."""
-    for chapter in _CHAPTERS:
-        if any(p.model == model for p in profiles_of(chapter).values()):
-            return chapter
-    return None
+    """The chapter whose profiles train ``model``, if any.
+
+    Several chapters may train one network (the ResNet deep dive retrains the ResNet
+    chapter's): the chapter that builds it wins, then the first in name order.
+    """
+    training = [c for c in _CHAPTERS if any(p.model == model for p in profiles_of(c).values())]
+    building = [c for c in training if model in models_of(c)]
+    return (building or training or [None])[0]
 
 
 def benchmark_inputs() -> list[tuple[str, int, int]]:

@@ -1,0 +1,303 @@
+"""Training recipes for ResNet-18: the article's baseline, then one ingredient at a time.
+
+He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016,
+arXiv:1512.03385, give the network; this chapter asks what the *training* adds. The
+baseline is the recipe of the article "残差网络(ResNet)" (Residual networks): Adam
+(Kingma & Ba, arXiv:1412.6980) at a constant learning rate of 0.001, batch 256, 2
+epochs on 28×28 Fashion-MNIST, for the chapter ResNet's ``resnet18_fmnist``. The
+optimisations that "ResNet18网络结构" (The ResNet18 architecture) lists in its §5.1
+(learning-rate decay, weight decay, data augmentation, batch normalization), plus
+label smoothing, are each switched on alone against that baseline (an ablation),
+then together:
+
+===============  ==========================================  ====================================
+recipe           change against the baseline                 source
+===============  ==========================================  ====================================
+baseline         none: Adam, lr 0.001 constant               the article; He et al. 2016
+one-cycle lr     lr ramps up to 0.001, then anneals to ~0    Smith & Topin 2017, arXiv:1708.07120
+weight decay     AdamW, decoupled weight decay 0.05          Loshchilov & Hutter, arXiv:1711.05101
+augmentation     random crop (3 px reflect pad) + h. flip    He et al. 2016 §4.2 (CIFAR-10)
+label smoothing  targets (1 - 0.1)·one-hot + 0.1/10          Szegedy et al. 2016, arXiv:1512.00567
+no batch norm    every BatchNorm2d replaced by Identity      Ioffe & Szegedy 2015, arXiv:1502.03167
+combined         the first four ingredients together         —
+===============  ==========================================  ====================================
+
+The recipes are data (:data:`RECIPES`: name -> :class:`Recipe`, the profile fields it
+changes); :func:`train_recipe` trains one of them and reports a diverged run instead
+of hiding it; :func:`table` prints them side by side with the binomial standard error
+of each test accuracy. This chapter builds no new network: it retrains the ResNet
+chapter's, which therefore stays the chapter of ``resnet18_fmnist`` for
+:func:`cnnlab.profiles.get_profile` (``chapters.chapter_of`` prefers the builder).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from cnnlab.profiles import Profile
+
+__all__ = ["Recipe", "RECIPES", "BASELINE", "combine", "without_batchnorm", "smoothed_targets",
+           "standard_error", "RecipeResult", "train_recipe", "best", "table", "plot_accuracies",
+           "PROFILES"]
+
+# The article's recipe on all 60,000 images (a GPU run). The quick profile keeps Adam and
+# its learning rate but trains 3 epochs on 128 images per class in batches of 128 (10
+# steps per epoch, where batch 256 would leave 5) and tests on 50 per class: seven such
+# runs fit in about two minutes on two quiet CPU cores.
+FULL = Profile(model="resnet18_fmnist", epochs=2, batch_size=256, lr=1e-3, optimizer="adam",
+               source='"残差网络(ResNet)" (Adam, lr 0.001, batch 256, 2 epochs, 28×28)')
+PROFILES = {
+    "full": FULL,
+    "quick": FULL.replace(epochs=3, batch_size=128, train_per_class=128, test_per_class=50),
+}
+
+_PROFILE_FIELDS = {f.name for f in fields(Profile)}
+_SETTINGS = ("lr", "optimizer", "schedule", "weight_decay", "label_smoothing", "augment")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One training recipe: the :class:`~cnnlab.profiles.Profile` fields it changes
+    against the baseline, and whether the network keeps its batch normalization.
+
+    >>> Recipe({"label_smoothing": 0.1}).profile(PROFILES["full"]).label_smoothing
+    0.1
+    >>> Recipe({"lr_max": 0.1})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Recipe changes unknown profile field(s) lr_max; ...
+    """
+
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    batchnorm: bool = True
+    what: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.changes) - _PROFILE_FIELDS)
+        if unknown:
+            raise ValueError(f"Recipe changes unknown profile field(s) {', '.join(unknown)}; "
+                             f"a recipe changes fields of cnnlab.profiles.Profile, such as "
+                             f"{', '.join(_SETTINGS)}.")
+
+    def profile(self, base: Profile) -> Profile:
+        """``base`` with this recipe's changes: its ``data()`` and ``fit_kwargs()`` follow."""
+        return base.replace(**self.changes)
+
+    def model(self, name: str, seed: int = 0) -> nn.Module:
+        """The registered network ``name`` with initial weights from ``seed``, without
+        batch normalization if the recipe says so."""
+        from cnnlab.models.registry import create
+        net = create(name, seed=seed)
+        return net if self.batchnorm else without_batchnorm(net)
+
+    def describe(self) -> str:
+        """The changes in one line (``"baseline"`` when there are none)."""
+        parts = [f"{k}={v}" for k, v in self.changes.items()]
+        if not self.batchnorm:
+            parts.append("BatchNorm → Identity")
+        return ", ".join(parts) or "baseline"
+
+
+def combine(*recipes: Recipe, what: str = "") -> Recipe:
+    """One recipe with all the changes of ``recipes`` (a later one wins a conflict)."""
+    changes: dict[str, Any] = {}
+    for r in recipes:
+        changes.update(r.changes)
+    return Recipe(changes, batchnorm=all(r.batchnorm for r in recipes), what=what)
+
+
+BASELINE = "baseline"
+_INGREDIENTS = {
+    "one-cycle lr": Recipe({"schedule": "onecycle"},
+                           what="one-cycle schedule peaking at the baseline's lr"),
+    "weight decay": Recipe({"optimizer": "adamw", "weight_decay": 0.05},
+                           what="AdamW: decoupled weight decay 0.05"),
+    "augmentation": Recipe({"augment": True}, what="random crop and horizontal flip"),
+    "label smoothing": Recipe({"label_smoothing": 0.1}, what="label smoothing 0.1"),
+}
+#: name -> :class:`Recipe`; each row changes one thing against the baseline, except "combined".
+RECIPES: dict[str, Recipe] = {
+    BASELINE: Recipe({}, what="the article's recipe: Adam, constant lr"),
+    **_INGREDIENTS,
+    "no batch norm": Recipe({}, batchnorm=False, what="every BatchNorm2d replaced by Identity"),
+    "combined": combine(*_INGREDIENTS.values(), what="the four ingredients above together"),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+def without_batchnorm(net: nn.Module) -> nn.Module:
+    """Replace every batch-norm layer of ``net`` by :class:`torch.nn.Identity`, in place.
+
+    What is left computes each image on its own, in training as in evaluation. The
+    convolutions of ``resnet18_fmnist`` keep their bias, so no shift is lost; the
+    scale that batch norm kept near 1 is now the initialisation's alone (the
+    chapter's exercise 2 prints it, stage by stage). Raises ``ValueError`` when
+    ``net`` has no batch norm.
+
+    >>> net = without_batchnorm(nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4)))
+    >>> net
+    Sequential(
+      (0): Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1))
+      (1): Identity()
+    )
+    """
+    norm_types = (nn.modules.batchnorm._BatchNorm,)
+    targets = [name for name, m in net.named_modules() if isinstance(m, norm_types)]
+    if not targets:
+        raise ValueError(f"{type(net).__name__} has no batch-norm layer to remove.")
+    for name in targets:
+        parent_name, _, child = name.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        setattr(parent, child, nn.Identity())
+    return net
+
+
+def smoothed_targets(labels: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:
+    """The target distributions label smoothing trains towards: ``(1 - smoothing)`` on a
+    one-hot vector plus ``smoothing / num_classes`` on every class (PyTorch's
+    ``cross_entropy(..., label_smoothing=)`` uses exactly these).
+
+    >>> smoothed_targets(torch.tensor([2]), 4, 0.2)
+    tensor([[0.0500, 0.0500, 0.8500, 0.0500]])
+    """
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"smoothing must lie in [0, 1], got {smoothing}")
+    one_hot = nn.functional.one_hot(labels, num_classes).float()
+    return one_hot * (1.0 - smoothing) + smoothing / num_classes
+
+
+def standard_error(accuracy: float, n: int) -> float:
+    """Binomial standard error of an accuracy measured on ``n`` independent test images,
+    √(p(1 − p)/n): the sampling noise of the test set alone, not that of training.
+
+    >>> round(standard_error(0.8, 500), 4)
+    0.0179
+    """
+    if n < 1:
+        raise ValueError("standard_error needs at least one test image")
+    return math.sqrt(accuracy * (1.0 - accuracy) / n)
+
+
+# --------------------------------------------------------------------------- the experiment
+
+@dataclass
+class RecipeResult:
+    """What one recipe's run did: its history, or why it stopped (a diverged run)."""
+
+    name: str
+    recipe: Recipe
+    profile: Profile
+    history: Any = None           # a cnnlab.train.History, None when training diverged
+    error: str | None = None      # the NonFiniteLossError's message
+    seconds: float = 0.0          # wall time of the run (until it stopped)
+    test_images: int = 0
+
+    @property
+    def diverged(self) -> bool:
+        return self.history is None
+
+    @property
+    def train_loss(self) -> float:
+        return math.nan if self.diverged else self.history[-1].train_loss
+
+    @property
+    def test_acc(self) -> float:
+        return math.nan if self.diverged else self.history[-1].test_acc
+
+    @property
+    def standard_error(self) -> float:
+        return math.nan if self.diverged else standard_error(self.test_acc, self.test_images)
+
+
+def train_recipe(name: str, base: Profile, recipes: Mapping[str, Recipe] | None = None,
+                 seed: int = 0, **fit_overrides: Any) -> RecipeResult:
+    """Train recipe ``name`` (of ``recipes``, default :data:`RECIPES`) under ``base``.
+
+    Every recipe starts from the same initial weights (``seed``) and the same data
+    seed, so only its changes differ; ``fit_overrides`` go to :func:`cnnlab.train.fit`
+    (e.g. ``epochs=1`` for a try-out). A run whose loss becomes NaN or infinite is not
+    hidden: the result keeps :class:`cnnlab.train.NonFiniteLossError`'s message and
+    counts as diverged.
+    """
+    from cnnlab import train
+    recipe = (RECIPES if recipes is None else recipes)[name]
+    profile = recipe.profile(base)
+    data = profile.data()
+    net = recipe.model(profile.model, seed=seed)
+    started = time.perf_counter()
+    result = RecipeResult(name, recipe, profile, test_images=len(data.test.labels))
+    try:
+        history = train.fit(net, data, seed=seed, progress=False,
+                            **profile.fit_kwargs(**fit_overrides))
+        history.label = name
+        result.history = history
+    except train.NonFiniteLossError as err:
+        result.error = str(err)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def best(results: Mapping[str, RecipeResult], exclude: tuple[str, ...] = (BASELINE,)) -> str:
+    """The name of the run with the highest final test accuracy, diverged runs and
+    ``exclude`` left out."""
+    finished = {n: r for n, r in results.items() if not r.diverged and n not in exclude}
+    if not finished:
+        raise ValueError("no finished run to choose from")
+    return max(finished, key=lambda n: finished[n].test_acc)
+
+
+def table(results: Mapping[str, RecipeResult]) -> str:
+    """The runs side by side: final training loss, test accuracy ± its binomial
+    standard error, the change in accuracy against the baseline, and wall time."""
+    base = results.get(BASELINE)
+    head = (f"{'recipe':<16} {'train loss':>10} {'test acc':>8} {'± s.e.':>7} "
+            f"{'vs base':>8} {'time s':>7}  changes")
+    lines = [head, "-" * len(head)]
+    for name, r in results.items():
+        if r.diverged:
+            step = r.error.split(" with learning rate")[0].removeprefix(
+                "The training loss became NaN/Inf at ")
+            lines.append(f"{name:<16} {'diverged':>10} {'—':>8} {'—':>7} {'—':>8} "
+                         f"{r.seconds:>7.1f}  {r.recipe.describe()} (NaN/Inf at {step})")
+            continue
+        delta = ("" if base is None or base.diverged or name == BASELINE
+                 else f"{100 * (r.test_acc - base.test_acc):+.1f} pt")
+        lines.append(f"{name:<16} {r.train_loss:>10.3f} {r.test_acc:>8.3f} "
+                     f"{r.standard_error:>7.3f} {delta:>8} {r.seconds:>7.1f}  "
+                     f"{r.recipe.describe()}")
+    return "\n".join(lines)
+
+
+def plot_accuracies(results: Mapping[str, RecipeResult], ax=None, title: str | None = None):
+    """Each run's final test accuracy as a bar with ±2 standard errors (diverged runs
+    are named and marked, not dropped); the baseline's accuracy is the dashed line.
+    Returns the axis."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.45 * len(results) + 1.2))
+    names = list(results)[::-1]                      # the baseline on top
+    acc = [0.0 if results[n].diverged else results[n].test_acc for n in names]
+    err = [0.0 if results[n].diverged else 2 * results[n].standard_error for n in names]
+    bars = ax.barh(names, acc, xerr=err, capsize=3,
+                   color=["0.6" if n == BASELINE else "tab:blue" for n in names])
+    for bar, n in zip(bars, names):
+        if results[n].diverged:
+            ax.text(0.01, bar.get_y() + bar.get_height() / 2, "diverged (NaN/Inf loss)",
+                    va="center", color="tab:red", transform=ax.get_yaxis_transform())
+    base = results.get(BASELINE)
+    if base is not None and not base.diverged:
+        ax.axvline(base.test_acc, color="0.3", linestyle="--", linewidth=1)
+    finished = [a for a, n in zip(acc, names) if not results[n].diverged]
+    if finished:
+        ax.set_xlim(max(0.0, min(finished) - 0.1), min(1.0, max(finished) + 0.06))
+    ax.set_xlabel("test accuracy (bars: ±2 standard errors of the test sample)")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,471 @@
+"""Pretrained ResNets and transfer learning: ImageNet's ResNet-50, then our own weights.
+
+He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016,
+arXiv:1512.03385: the networks and their ImageNet training. Yosinski, Clune, Bengio,
+Lipson, "How transferable are features in deep neural networks?", NeurIPS 2014,
+arXiv:1411.1792: features learned on one task help another, most when the tasks are
+alike; a network initialised from them and fine-tuned generalises better than one
+trained from scratch, even when the tasks differ.
+
+The chapter does two things. It classifies a photo with torchvision's
+ImageNet-pretrained ResNet-50 (as *CV study notes: ResNet* does with Keras), when
+the weights are on disk or can be downloaded: :func:`load_pretrained` finds them or
+says where to put them, and never hands back an untrained network in their place.
+And it runs an experiment that needs no download: pretrain a CIFAR-style ResNet-20
+on five Fashion-MNIST classes, then learn the other five from 50 labels each.
+
+==========================  ====================================================================
+what                        how
+==========================  ====================================================================
+pretrained ResNet-50        :func:`load_pretrained`: the zoo's ``resnet50`` (torchvision's
+                            names) with ``ResNet50_Weights.IMAGENET1K_V2`` from
+                            ``$CNNLAB_WEIGHTS`` or torch's hub cache; :func:`top_k` on a photo
+preprocessing               ``weights.transforms()``: resize to 232, centre crop 224, scale to
+                            [0, 1], normalise; :func:`preprocessing_steps` shows each step
+source task                 ResNet-20 (1 channel, 5 outputs) trained on classes 0–4 (T-shirt/top,
+                            Trouser, Pullover, Dress, Coat): ``PROFILES``
+target task                 classes 5–9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), 50 training
+                            images per class: ``FEW_SHOT``
+three ways to learn it      ``scratch`` (fresh ResNet-20), ``frozen`` (pretrained backbone frozen,
+                            BatchNorm included; a new 64→5 head trains), ``finetune`` (new head,
+                            every layer trains): :func:`transfer_variant`
+helpers                     :func:`find_head`, :func:`replace_head`, :func:`freeze_backbone`
+==========================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+from cnnlab import settings
+from cnnlab.checkpoint import CheckpointError, check_state_dict, model_name, safe_load
+from cnnlab.profiles import Profile, choose_profile_name
+
+__all__ = ["PRETRAINED", "WeightsNotFoundError", "CheckpointError", "get_weights",
+           "weights_filename", "weights_locations", "find_weights", "load_pretrained",
+           "find_image", "read_image", "describe_preprocessing", "preprocessing_steps",
+           "plot_preprocessing", "Prediction", "top_k", "SOURCE_CLASSES", "TARGET_CLASSES",
+           "PROFILES", "FEW_SHOT", "few_shot_profile", "METHODS", "LR_FACTOR",
+           "method_fit_kwargs", "find_head", "replace_head", "freeze_backbone",
+           "transfer_variant", "compare_accuracies", "plot_transfer"]
+
+# --------------------------------------------------------------------------- (a) ImageNet weights
+
+#: The weights this chapter asks for: torchvision's second ResNet-50 recipe (80.858% top-1
+#: on ImageNet-1k at 224 px, single crop; V1, the original recipe, gives 76.13%).
+PRETRAINED = ("resnet50", "IMAGENET1K_V2")
+
+#: The photo the chapter classifies (CC0, scikit-image's ``chelsea.png``).
+PHOTO = "chelsea.png"
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """The pretrained weights are not on disk and could not (or may not) be downloaded."""
+
+
+def get_weights(arch: str = "resnet50", weights: str | Any = "IMAGENET1K_V2"):
+    """torchvision's weights entry, e.g. ``ResNet50_Weights.IMAGENET1K_V2``: its ``url``,
+    ``transforms()`` and ``meta["categories"]`` need no download.
+
+    >>> get_weights("resnet50", "IMAGENET1K_V2").meta["categories"][281]
+    'tabby'
+    """
+    from torchvision.models import get_model_weights
+    enum = get_model_weights(arch)
+    if isinstance(weights, enum):
+        return weights
+    try:
+        return enum[str(weights)]
+    except KeyError:
+        raise ValueError(f"torchvision has no weights {weights!r} for {arch}; choose one of "
+                         f"{', '.join(w.name for w in enum)}.") from None
+
+
+def weights_filename(weights) -> str:
+    """The file name torchvision's download gives the weights (the last part of its URL),
+    e.g. ``resnet50-11ad3fa6.pth``; the 8 hex digits start the file's SHA-256."""
+    return Path(urlparse(weights.url).path).name
+
+
+def _hub_checkpoints() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def weights_locations(weights) -> list[Path]:
+    """Where :func:`find_weights` looks, in order: ``$CNNLAB_WEIGHTS`` (the file itself,
+    or the weights' file name inside that folder), then torch's hub cache
+    (``torch.hub.get_dir()/checkpoints/<file name>``, where ``torchvision`` downloads to)."""
+    name = weights_filename(weights)
+    places = []
+    chosen = settings.weights_path()
+    if chosen is not None:
+        places.append(chosen / name if chosen.is_dir() or not chosen.suffix else chosen)
+    places.append(_hub_checkpoints() / name)
+    return places
+
+
+def find_weights(arch: str = "resnet50", weights: str | Any = "IMAGENET1K_V2") -> Path | None:
+    """The first file of :func:`weights_locations` that exists, or None."""
+    return next((p for p in weights_locations(get_weights(arch, weights)) if p.is_file()), None)
+
+
+def _download(weights) -> tuple[Path | None, str]:
+    """Try torchvision's download into the hub cache; (path or None, what happened)."""
+    target = _hub_checkpoints() / weights_filename(weights)
+    match = re.search(r"-([a-f0-9]{8,})\.", target.name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Writes through a temporary file and checks the SHA-256 prefix in the name.
+        torch.hub.download_url_to_file(weights.url, str(target),
+                                       hash_prefix=match.group(1) if match else None,
+                                       progress=False)
+    except Exception as err:  # offline, proxy, HTTP or hash errors all land here
+        return None, f"the download from {weights.url} failed ({type(err).__name__}: {err})"
+    return target, f"downloaded from {weights.url}"
+
+
+def load_pretrained(arch: str = "resnet50", weights: str | Any = "IMAGENET1K_V2", *,
+                    download: bool | None = None) -> nn.Module:
+    """The zoo's ``arch`` (torchvision's layout and parameter names) with torchvision's
+    pretrained ``weights``, in eval mode.
+
+    The file is looked for in :func:`weights_locations`; when it is in none of them and
+    a download is allowed (``download``, default: unless ``CNNLAB_OFFLINE=1``),
+    torchvision's URL is fetched into the hub cache. No untrained network is ever
+    returned in place of the pretrained one.
+
+    Raises:
+        WeightsNotFoundError: no file, and no download (forbidden or failed); the message
+            says where to put the file.
+        CheckpointError: the file is corrupt or holds another network's parameters.
+
+    >>> net = load_pretrained("resnet50", "IMAGENET1K_V2")   # doctest: +SKIP
+    """
+    from cnnlab import models
+    entry = get_weights(arch, weights)
+    label = f"{type(entry).__name__}.{entry.name}"
+    path = find_weights(arch, entry)
+    note = ""
+    allowed = (not settings.offline()) if download is None else download
+    if path is None and allowed:
+        path, note = _download(entry)
+    if path is None:
+        searched = "; ".join(str(p.absolute()) for p in weights_locations(entry))
+        why = note or "downloading is off (download=False or CNNLAB_OFFLINE=1)"
+        raise WeightsNotFoundError(
+            f"The pretrained weights {label} ({weights_filename(entry)}) are not here: looked in "
+            f"{searched}, and {why}. To use them, download {entry.url} on a machine with "
+            f"internet and put the file in {_hub_checkpoints()} (torch's hub cache), or point "
+            f"CNNLAB_WEIGHTS at the file or its folder.")
+    try:
+        state = safe_load(path)
+    except CheckpointError as err:
+        raise CheckpointError(f"{err} Delete {path} and download {entry.url} again.") from err
+    net = models.create(arch, num_classes=len(entry.meta["categories"]))
+    check_state_dict(net, state, source=str(path))
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def find_image(name: str | os.PathLike = PHOTO) -> Path:
+    """A photo to classify: ``name`` itself if it is a file, else ``$CNNLAB_IMAGES/name``,
+    else ``shared/images/name`` beside the repository (where the course keeps its
+    CC0 photo).
+
+    Raises:
+        FileNotFoundError: saying where it looked and where to put a photo.
+    """
+    here = Path(name).expanduser()
+    places = [here] if here.is_absolute() else [here.absolute()]
+    if settings.images_dir() is not None:
+        places.append(settings.images_dir() / here.name)
+    repository = Path(__file__).resolve().parents[2]
+    places.append(repository.parent / "shared" / "images" / here.name)
+    for place in places:
+        if place.is_file():
+            return place
+    raise FileNotFoundError(
+        f"No photo {name!s}: looked in {'; '.join(str(p.absolute()) for p in places)}. Put a "
+        f"photo (JPEG or PNG) in a folder and set CNNLAB_IMAGES to that folder, or pass the "
+        f"photo's path, e.g. find_image('/home/me/cat.jpg').")
+
+
+def read_image(path: str | os.PathLike) -> torch.Tensor:
+    """A photo as a uint8 RGB tensor ``(3, H, W)`` (an alpha channel is dropped)."""
+    from PIL import Image
+    from torchvision.transforms.functional import pil_to_tensor
+    with Image.open(path) as photo:
+        return pil_to_tensor(photo.convert("RGB"))
+
+
+def describe_preprocessing(transform) -> str:
+    """What ``weights.transforms()`` does, read from the transform object itself."""
+    interpolation = getattr(transform.interpolation, "value", transform.interpolation)
+    resize = transform.resize_size
+    crop = transform.crop_size
+    side = f"the shorter side to {resize[0]} px" if len(resize) == 1 else f"to {resize} px"
+    mean = ", ".join(f"{m:.3f}" for m in transform.mean)
+    std = ", ".join(f"{s:.3f}" for s in transform.std)
+    return "\n".join([
+        f"1. resize {side} ({interpolation}, antialias={transform.antialias})",
+        f"2. centre crop {crop[0]}×{crop[-1]} px",
+        "3. scale the 0–255 pixels to floats in [0, 1]",
+        f"4. normalise each channel (R, G, B): subtract ({mean}), divide by ({std})",
+    ])
+
+
+def preprocessing_steps(image: torch.Tensor, transform) -> dict[str, torch.Tensor]:
+    """``weights.transforms()`` step by step on a uint8 ``(3, H, W)`` image: the
+    ``resized`` and ``cropped`` uint8 images and the network's ``input`` (1, 3, 224, 224),
+    which equals ``transform(image).unsqueeze(0)``."""
+    from torchvision.transforms import functional as TF
+    resized = TF.resize(image, transform.resize_size, interpolation=transform.interpolation,
+                        antialias=transform.antialias)
+    cropped = TF.center_crop(resized, transform.crop_size)
+    x = TF.normalize(cropped.float() / 255, mean=transform.mean, std=transform.std)
+    return {"photo": image, "resized": resized, "cropped": cropped, "input": x.unsqueeze(0)}
+
+
+def plot_preprocessing(image: torch.Tensor, transform, path: str | os.PathLike | None = None):
+    """The photo, the resized photo with the crop window, and the normalised crop the
+    network sees (its red channel, in standard deviations). Returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from cnnlab.plot import _deliver
+    steps = preprocessing_steps(image, transform)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1.5, 1.5, 1.2]})
+    h, w = steps["resized"].shape[1:]
+    ch, cw = steps["cropped"].shape[1:]
+    for ax, key, title in ((axes[0], "photo", "photo"), (axes[1], "resized", "resized")):
+        img = steps[key]
+        ax.imshow(img.permute(1, 2, 0).numpy())
+        ax.set_title(f"{title}: {img.shape[2]}×{img.shape[1]} px", fontsize=10)
+    axes[1].add_patch(Rectangle(((w - cw) / 2 - 0.5, (h - ch) / 2 - 0.5), cw, ch, fill=False,
+                                edgecolor="yellow", linewidth=2))
+    red = steps["input"][0, 0]
+    shown = axes[2].imshow(red.numpy(), cmap="RdBu_r", vmin=-2.5, vmax=2.5)
+    axes[2].set_title(f"input: {cw}×{ch} crop, red channel normalised", fontsize=10)
+    fig.colorbar(shown, ax=axes[2], fraction=0.046, label="standard deviations")
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    _deliver(fig, path)
+    return fig
+
+
+class Prediction(NamedTuple):
+    """One of the top-k classes: its ImageNet index, name and probability."""
+
+    index: int
+    category: str
+    probability: float
+
+
+@torch.no_grad()
+def top_k(model: nn.Module, image: torch.Tensor, weights, k: int = 5) -> list[Prediction]:
+    """The ``k`` most probable classes of ``image`` (uint8 ``(3, H, W)``), preprocessed
+    with ``weights.transforms()`` and named with ``weights.meta["categories"]``."""
+    x = weights.transforms()(image).unsqueeze(0)
+    was_training = model.training
+    probs = model.eval()(x).softmax(1)[0]
+    model.train(was_training)
+    p, idx = probs.topk(k)
+    names = weights.meta["categories"]
+    return [Prediction(int(i), names[int(i)], float(q)) for q, i in zip(p, idx)]
+
+
+# --------------------------------------------------------------------------- (b) our own transfer
+
+#: Fashion-MNIST labels of the source task (T-shirt/top, Trouser, Pullover, Dress, Coat)
+#: and of the target task (Sandal, Shirt, Sneaker, Bag, Ankle boot).
+SOURCE_CLASSES = (0, 1, 2, 3, 4)
+TARGET_CLASSES = (5, 6, 7, 8, 9)
+
+# Pretraining ResNet-20 (the paper's CIFAR network, §4.2, with one input channel) on the
+# source classes. full: all 30,000 training and 5,000 test images of those classes, with
+# augmentation, 20 epochs of Adam with a one-cycle schedule (Smith & Topin 2017,
+# arXiv:1708.07120). quick: the same recipe on 1,000 images per class, 4 epochs, no
+# augmentation, tested on 100 per class.
+PROFILES = {
+    "full": Profile(model="resnet20", epochs=20, batch_size=128, lr=2e-3, optimizer="adam",
+                    schedule="onecycle", augment=True,
+                    source="this chapter: Adam 2e-3, one-cycle, batch 128, 20 epochs"),
+    "quick": Profile(model="resnet20", epochs=4, batch_size=128, lr=2e-3, optimizer="adam",
+                     schedule="onecycle", train_per_class=1000, test_per_class=100,
+                     source="this chapter, shortened: 1,000 images per class, 4 epochs"),
+}
+
+# Learning the target classes from 50 labelled images each (250 in all), the same way for
+# all three methods: Adam, batch 50, constant learning rate (10× higher for a lone head:
+# LR_FACTOR). full: scored on all 5,000 target test images after each of 30 epochs;
+# quick: 15 epochs, 100 test images per class.
+FEW_SHOT = {
+    "full": Profile(model="resnet20", epochs=30, batch_size=50, lr=1e-3, optimizer="adam",
+                    train_per_class=50,
+                    source="this chapter: 50 labels per class, Adam 1e-3, 30 epochs"),
+    "quick": Profile(model="resnet20", epochs=15, batch_size=50, lr=1e-3, optimizer="adam",
+                     train_per_class=50, test_per_class=100,
+                     source="this chapter, shortened: 15 epochs, 100 test images per class"),
+}
+
+#: The three ways to learn the target task, as :func:`transfer_variant` names them.
+METHODS = {
+    "scratch": "from scratch (random init)",
+    "frozen": "frozen backbone, new head",
+    "finetune": "fine-tuned, new head",
+}
+
+
+#: Learning rate of each method, as a multiple of the few-shot profile's: a new linear head
+#: alone (on fixed features) takes larger steps than a whole network should.
+LR_FACTOR = {"scratch": 1.0, "frozen": 10.0, "finetune": 1.0}
+
+
+def method_fit_kwargs(profile: Profile, method: str) -> dict:
+    """:func:`cnnlab.train.fit`'s arguments for ``method`` under the few-shot ``profile``:
+    the profile's, with the learning rate scaled by :data:`LR_FACTOR`."""
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+    return profile.fit_kwargs(lr=profile.lr * LR_FACTOR[method])
+
+
+def few_shot_profile(name: str | None = None) -> Profile:
+    """The few-label stage's :class:`~cnnlab.profiles.Profile` (``FEW_SHOT``), chosen
+    like every profile (``name``, else ``$CNNLAB_PROFILE``, else by the hardware)."""
+    name, reason = choose_profile_name(name)
+    return FEW_SHOT[name].replace(chapter="transfer", name=name, reason=reason)
+
+
+def find_head(model: nn.Module) -> str:
+    """The name of the classifier: the last ``nn.Linear`` of ``model`` (``"fc"`` in
+    torchvision's ResNets, ``"fc.1"`` in ``resnet18_fmnist``)."""
+    linear = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linear:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear layer to use as its head; "
+                         f"pass head= the name of its classifier module.")
+    return linear[-1]
+
+
+def _set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, new)
+
+
+def replace_head(model: nn.Module, num_classes: int, head: str | None = None) -> nn.Module:
+    """Put a fresh ``nn.Linear`` with ``num_classes`` outputs where the classifier was
+    (same inputs, PyTorch's default initialisation: seed first). Returns ``model``.
+
+    >>> from cnnlab import models
+    >>> replace_head(models.create("resnet20", num_classes=5), 3).fc
+    Linear(in_features=64, out_features=3, bias=True)
+    """
+    head = head or find_head(model)
+    old = model.get_submodule(head)
+    if not isinstance(old, nn.Linear):
+        raise ValueError(f"{head!r} is a {type(old).__name__}, not an nn.Linear classifier.")
+    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+    _set_submodule(model, head, new.to(old.weight.device))
+    return model
+
+
+def freeze_backbone(model: nn.Module, head: str | None = None) -> nn.Module:
+    """Freeze everything but the classifier ``head`` (default :func:`find_head`); returns
+    ``model``.
+
+    Frozen means fixed: the parameters stop requiring gradients, and every
+    ``BatchNorm2d`` outside the head becomes torchvision's ``FrozenBatchNorm2d`` with
+    the same statistics, so ``model.train()`` (which :func:`cnnlab.train.fit` calls)
+    cannot make it normalise with batch statistics or update its running averages.
+    The head keeps training.
+    """
+    from torchvision.ops import FrozenBatchNorm2d
+    head = head or find_head(model)
+    in_head = lambda name: name == head or name.startswith(head + ".")  # noqa: E731
+    for name, p in model.named_parameters():
+        p.requires_grad_(in_head(name))
+    for name, m in list(model.named_modules()):
+        if isinstance(m, nn.BatchNorm2d) and not in_head(name):
+            frozen = FrozenBatchNorm2d(m.num_features, eps=m.eps)
+            with torch.no_grad():
+                if m.affine:
+                    frozen.weight.copy_(m.weight)
+                    frozen.bias.copy_(m.bias)
+                if m.track_running_stats:
+                    frozen.running_mean.copy_(m.running_mean)
+                    frozen.running_var.copy_(m.running_var)
+            device = next(iter([*m.parameters(), *m.buffers()]), torch.empty(0)).device
+            _set_submodule(model, name, frozen.to(device))
+    return model
+
+
+def transfer_variant(method: str, pretrained: nn.Module, num_classes: int,
+                     seed: int = 0) -> nn.Module:
+    """A network for the target task, learned one of three ways (:data:`METHODS`):
+
+    - ``"scratch"``: a freshly initialised network of ``pretrained``'s architecture;
+    - ``"frozen"``: a copy of ``pretrained`` with a new head and a frozen backbone;
+    - ``"finetune"``: a copy of ``pretrained`` with a new head, every layer trainable.
+
+    ``pretrained`` must come from :func:`cnnlab.models.create` (its registry name says
+    what to build from scratch); it is never modified. ``seed`` seeds the new weights.
+    """
+    from cnnlab import models
+    from cnnlab.seeding import seed_everything
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+    if method == "scratch":
+        return models.create(model_name(pretrained), num_classes=num_classes,
+                             in_channels=pretrained.input_spec.channels, seed=seed)
+    net = copy.deepcopy(pretrained)
+    seed_everything(seed)
+    replace_head(net, num_classes)
+    return freeze_backbone(net) if method == "frozen" else net
+
+
+def compare_accuracies(a: float, b: float, n: int) -> str:
+    """Words for accuracy ``a`` against ``b``, both measured on the same ``n`` test images:
+    "x.x points higher/lower", or "within sampling noise" when the difference is under
+    two standard errors, √(a(1−a)/n + b(1−b)/n).
+
+    >>> compare_accuracies(0.90, 0.80, 500), compare_accuracies(0.81, 0.80, 500)
+    ('10.0 points higher', 'within sampling noise (+1.0 points)')
+    """
+    diff = a - b
+    noise = 2 * (a * (1 - a) / n + b * (1 - b) / n) ** 0.5
+    if abs(diff) < noise:
+        return f"within sampling noise ({100 * diff:+.1f} points)"
+    return f"{100 * abs(diff):.1f} points {'higher' if diff > 0 else 'lower'}"
+
+
+def plot_transfer(histories: dict[str, Any], path: str | os.PathLike | None = None):
+    """Test accuracy and training loss per epoch of the three methods (``{method:
+    History}``), side by side. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from cnnlab.plot import _deliver
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for method, history in histories.items():
+        label = METHODS.get(method, method)
+        axes[0].plot(history.column("epoch"), history.column("test_acc"), marker="o",
+                     markersize=3, label=label)
+        axes[1].plot(history.column("epoch"), history.column("train_loss"), marker="o",
+                     markersize=3, label=label)
+    axes[0].set_ylabel("test accuracy (target classes)")
+    axes[1].set_ylabel("training loss")
+    axes[1].set_yscale("log")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    fig.tight_layout()
+    _deliver(fig, path)
+    return fig

@@ -1,0 +1,170 @@
+"""The training-recipes chapter: its recipes as data, the network without batch norm,
+label smoothing's targets, the standard error, and a diverged run being reported."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from cnnlab import chapters, measure, models, profiles
+from cnnlab.chapters import recipes
+from cnnlab.chapters.recipes import RECIPES, Recipe
+
+INGREDIENTS = ["one-cycle lr", "weight decay", "augmentation", "label smoothing"]
+
+
+# --------------------------------------------------------------------------- recipes as data
+
+def test_every_row_but_combined_changes_one_ingredient():
+    assert list(RECIPES) == ["baseline", *INGREDIENTS, "no batch norm", "combined"]
+    base = profiles.get_profile("recipes", "quick")
+    assert RECIPES["baseline"].profile(base) == base and RECIPES["baseline"].batchnorm
+    for name in INGREDIENTS:
+        r = RECIPES[name]
+        assert r.changes and r.batchnorm, name
+        assert r.profile(base) != base, name
+    # weight decay is the one ingredient: AdamW without decay is Adam
+    assert RECIPES["weight decay"].changes == {"optimizer": "adamw", "weight_decay": 0.05}
+    assert RECIPES["no batch norm"].changes == {} and not RECIPES["no batch norm"].batchnorm
+    combined = RECIPES["combined"]
+    assert combined.batchnorm
+    assert dict(combined.changes) == {k: v for n in INGREDIENTS
+                                      for k, v in RECIPES[n].changes.items()}
+
+
+def test_recipes_reach_fit_and_data():
+    base = profiles.get_profile("recipes", "quick")
+    kwargs = RECIPES["one-cycle lr"].profile(base).fit_kwargs()
+    assert (kwargs["schedule"], kwargs["lr"], kwargs["optimizer"]) == ("onecycle", 1e-3, "adam")
+    assert RECIPES["label smoothing"].profile(base).fit_kwargs()["label_smoothing"] == 0.1
+    augmented = RECIPES["augmentation"].profile(base).data(batch_size=10, train_per_class=2, test_per_class=1)
+    plain = RECIPES["baseline"].profile(base).data(batch_size=10, train_per_class=2, test_per_class=1)
+    assert (augmented.train.crop_padding, augmented.train.flip) == (3, True)
+    assert (plain.train.crop_padding, plain.train.flip) == (0, False)
+    assert not augmented.test.flip and augmented.test.crop_padding == 0  # tests stay clean
+
+
+def test_recipe_rejects_unknown_fields_and_combine_merges():
+    with pytest.raises(ValueError, match="unknown profile field.*lr_max"):
+        Recipe({"lr_max": 0.1})
+    merged = recipes.combine(Recipe({"lr": 0.1}), Recipe({"lr": 0.2, "augment": True}),
+                             Recipe(batchnorm=False))
+    assert dict(merged.changes) == {"lr": 0.2, "augment": True} and not merged.batchnorm
+    assert merged.describe() == "lr=0.2, augment=True, BatchNorm → Identity"
+    assert Recipe().describe() == "baseline"
+
+
+def test_profiles_are_the_articles_recipe_and_resnet_keeps_its_model():
+    full, quick = (profiles.get_profile("recipes", n) for n in ("full", "quick"))
+    assert (full.model, full.optimizer, full.lr, full.batch_size, full.epochs) == (
+        "resnet18_fmnist", "adam", 1e-3, 256, 2)
+    assert full.train_per_class is full.test_per_class is full.resize is None
+    assert (quick.optimizer, quick.lr, quick.model) == ("adam", 1e-3, full.model)
+    assert quick.epochs * quick.train_per_class * 10 * 7 <= 35_000  # seven rows, ~2 min on CPU
+    # this chapter trains the ResNet chapter's network, which keeps its chapter and profile
+    assert chapters.chapter_of("resnet18_fmnist") == "resnet"
+    assert profiles.get_profile("resnet18_fmnist", "quick") == profiles.get_profile("resnet", "quick")
+    assert chapters.models_of("recipes") == []
+
+
+# --------------------------------------------------------------------------- helpers
+
+def test_without_batchnorm_removes_every_bn_and_only_its_parameters():
+    net = models.create("resnet18_fmnist", seed=0)
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(bns) == 17  # stem + 2 per residual block
+    bn_params = sum(p.numel() for m in bns for p in m.parameters())
+    before = measure.count_parameters(net)
+    stripped = recipes.without_batchnorm(net)
+    assert stripped is net
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    assert sum(isinstance(m, nn.Identity) for m in net.modules()) == 17
+    assert before - measure.count_parameters(net) == bn_params == 2 * 64 * 5 + 2 * (
+        128 * 4 + 256 * 4 + 512 * 4)
+    assert net(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_without_batchnorm_each_image_is_computed_alone():
+    torch.manual_seed(0)
+    x = torch.randn(6, 1, 28, 28)
+    with_bn = RECIPES["baseline"].model("resnet18_fmnist", seed=0).train()
+    no_bn = RECIPES["no batch norm"].model("resnet18_fmnist", seed=0).train()
+    with torch.no_grad():
+        # in training, batch norm mixes the batch: an image's output depends on its neighbours
+        assert not torch.allclose(with_bn(x)[:2], with_bn(x[:2]), atol=1e-4)
+        assert torch.allclose(no_bn(x)[:2], no_bn(x[:2]), atol=1e-5)
+
+
+def test_without_batchnorm_needs_batchnorm():
+    with pytest.raises(ValueError, match="no batch-norm layer"):
+        recipes.without_batchnorm(nn.Sequential(nn.Conv2d(1, 2, 3)))
+
+
+def test_smoothed_targets_are_what_cross_entropy_smooths_towards():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(5, 10), torch.tensor([0, 3, 9, 3, 1])
+    targets = recipes.smoothed_targets(labels, 10, 0.1)
+    assert torch.allclose(targets.sum(1), torch.ones(5))
+    assert targets[0, 0].item() == pytest.approx(0.91) and targets[0, 1].item() == pytest.approx(0.01)
+    by_hand = -(targets * F.log_softmax(logits, 1)).sum(1).mean()
+    assert torch.allclose(by_hand, F.cross_entropy(logits, labels, label_smoothing=0.1))
+    assert torch.equal(recipes.smoothed_targets(labels, 10, 0.0), F.one_hot(labels, 10).float())
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        recipes.smoothed_targets(labels, 10, 1.5)
+
+
+def test_standard_error_is_binomial():
+    assert recipes.standard_error(0.8, 500) == pytest.approx(math.sqrt(0.16 / 500))
+    assert recipes.standard_error(1.0, 10) == 0.0
+    assert recipes.standard_error(0.5, 100) == pytest.approx(0.05)
+    with pytest.raises(ValueError):
+        recipes.standard_error(0.5, 0)
+
+
+# --------------------------------------------------------------------------- running recipes
+
+def _tiny():
+    """LeNet on 40 training and 10 test images: a run of two steps."""
+    return profiles.Profile(model="lenet", epochs=1, batch_size=20, lr=1e-3, train_per_class=4,
+                            test_per_class=1, chapter="test", name="quick")
+
+
+def test_a_diverged_run_is_reported_not_hidden():
+    table_of = {"baseline": Recipe(), "infinite lr": Recipe({"lr": math.inf})}
+    results = {n: recipes.train_recipe(n, _tiny(), recipes=table_of) for n in table_of}
+    ok, bad = results["baseline"], results["infinite lr"]
+    assert not ok.diverged and len(ok.history) == 1 and ok.test_images == 10
+    assert 0.0 <= ok.test_acc <= 1.0 and math.isfinite(ok.train_loss)
+    assert ok.standard_error == pytest.approx(recipes.standard_error(ok.test_acc, 10))
+    assert bad.diverged and "NaN/Inf" in bad.error and math.isnan(bad.test_acc)
+    text = recipes.table(results)
+    assert "diverged" in text.splitlines()[3] and "lr=inf" in text.splitlines()[3]
+    assert f"{ok.test_acc:.3f}" in text.splitlines()[2]
+    assert recipes.best(results, exclude=()) == "baseline"
+    with pytest.raises(ValueError, match="no finished run"):
+        recipes.best(results)  # the baseline left out, the other diverged
+
+
+def test_same_seed_same_run_and_best_picks_highest():
+    a = recipes.train_recipe("baseline", _tiny(), recipes={"baseline": Recipe()})
+    b = recipes.train_recipe("baseline", _tiny(), recipes={"baseline": Recipe()})
+    assert a.train_loss == b.train_loss and a.test_acc == b.test_acc
+    fake = {n: recipes.RecipeResult(n, Recipe(), _tiny()) for n in ("baseline", "x", "y")}
+    for n, acc in [("baseline", 0.9), ("x", 0.5), ("y", 0.7)]:
+        fake[n].history = [type("E", (), {"test_acc": acc, "train_loss": 1.0})()]
+    assert recipes.best(fake) == "y" and recipes.best(fake, exclude=()) == "baseline"
+
+
+def test_plot_accuracies_draws_every_run_even_a_diverged_one():
+    import matplotlib
+    matplotlib.use("Agg")
+    fake = {n: recipes.RecipeResult(n, Recipe(), _tiny(), test_images=500)
+            for n in ("baseline", "x", "y")}
+    for n, acc in [("baseline", 0.8), ("x", 0.7)]:
+        fake[n].history = [type("E", (), {"test_acc": acc, "train_loss": 1.0})()]
+    ax = recipes.plot_accuracies(fake)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["y", "x", "baseline"]
+    assert [round(p.get_width(), 3) for p in ax.patches] == [0.0, 0.7, 0.8]
+    assert any("diverged" in t.get_text() for t in ax.texts)

@@ -190,8 +190,10 @@ def accuracies(nets: Sequence[Network] | None = None,
 
 def imagenet_reference(weights: str) -> dict[str, Any]:
     """ImageNet-1K figures of torchvision's pretrained weights, read offline from their
-    metadata: ``acc1`` (top-1 %, single crop), ``params``, ``gmacs`` (torchvision's
-    "GFLOPS": multiply-adds of one 224×224 image, ``meta["_ops"]``) and ``name``.
+    metadata: ``acc1`` and ``acc5`` (top-1 and top-5 %, single crop), ``params``,
+    ``gmacs`` (torchvision's "GFLOPS": multiply-adds of one 224×224 image,
+    ``meta["_ops"]``), ``file_mb`` (the weights file), ``recipe`` (a link to how they
+    were trained) and ``name``.
 
     >>> imagenet_reference("AlexNet_Weights.IMAGENET1K_V1")["params"]
     61100840
@@ -204,9 +206,10 @@ def imagenet_reference(weights: str) -> dict[str, Any]:
     except AttributeError:
         raise ValueError(f"torchvision.models has no weights {weights!r}; name them as "
                          "'<Enum>.<member>', e.g. 'ResNet18_Weights.IMAGENET1K_V1'") from None
-    meta = w.meta
-    return {"name": weights, "acc1": meta["_metrics"]["ImageNet-1K"]["acc@1"],
-            "params": meta["num_params"], "gmacs": meta["_ops"]}
+    meta, acc = w.meta, w.meta["_metrics"]["ImageNet-1K"]
+    return {"name": weights, "acc1": acc["acc@1"], "acc5": acc["acc@5"],
+            "params": meta["num_params"], "gmacs": meta["_ops"],
+            "file_mb": meta["_file_size"], "recipe": meta["recipe"]}
 
 
 def _mib(value: float | None) -> str:

@@ -225,25 +225,23 @@ def stride_in_first_1x1(net: nn.Module) -> nn.Module:
 # --------------------------------------------------------------------------- measured here
 
 def torchvision_reference(name: str, weights: str = "IMAGENET1K_V1") -> dict[str, Any] | None:
-    """torchvision's ImageNet-1K figures for the weights ``weights`` of ``name`` (read
-    from the weights' metadata, no download): ``acc1``/``acc5`` (%, single 224 crop),
-    ``params`` (``num_params``), ``gmacs`` (``_ops``, shown as "GFLOPS" in torchvision's
-    documentation: multiply-adds), ``file_mb`` and ``recipe``. None where torchvision
-    has no such weights (ResNet-18 and 34 have no ``IMAGENET1K_V2``).
+    """torchvision's ImageNet-1K figures for the weights ``weights`` of ``name``
+    (:func:`cnnlab.compare.imagenet_reference`, read offline from the weights' metadata),
+    with ``weights`` naming them; None where torchvision has no such weights (ResNet-18
+    and 34 have no ``IMAGENET1K_V2``).
 
     >>> torchvision_reference("resnet50")["acc1"]
     76.13
     """
     import torchvision
 
-    member = getattr(torchvision.models.get_model_weights(name), weights, None)
-    if member is None:
+    from cnnlab.compare import imagenet_reference  # compare imports the chapters
+
+    enum = torchvision.models.get_model_weights(name)
+    if getattr(enum, weights, None) is None:
         return None
-    meta = member.meta
-    acc = meta["_metrics"]["ImageNet-1K"]
-    return {"weights": f"{type(member).__name__}.{weights}", "acc1": acc["acc@1"],
-            "acc5": acc["acc@5"], "params": meta["num_params"], "gmacs": meta["_ops"],
-            "file_mb": meta["_file_size"], "recipe": meta["recipe"]}
+    ref = imagenet_reference(f"{enum.__name__}.{weights}")
+    return {"weights": ref.pop("name"), **ref}
 
 
 @dataclass

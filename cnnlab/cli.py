@@ -157,6 +157,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from cnnlab import data as cdata, models, profiles, settings, train
 
     spec = models.get_spec(args.model)  # unknown names fail here, before any data is read
+    if args.dry_run:
+        os.environ["CNNLAB_DRY_RUN"] = "1"  # read by fit and the batches (cnnlab.dry_run)
     out = Path(args.out if args.out is not None else Path("runs") / args.model)
     checkpoint = out / "checkpoint.pt"
     resume = None
@@ -324,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue an interrupted run from OUT/checkpoint.pt (or CHECKPOINT); "
                         "pass the same options as the first run")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the whole path in seconds: 1 epoch of 2 steps, 2 test batches "
+                        "(as CNNLAB_DRY_RUN=1; see cnnlab.dry_run)")
     p.set_defaults(func=cmd_train)
     return parser
 

@@ -34,7 +34,7 @@ from typing import Iterator, Sequence
 import torch
 from torch.nn import functional as F
 
-from cnnlab import settings
+from cnnlab import dry_run, settings
 
 __all__ = [
     "CLASSES", "FILES", "DataNotFoundError", "CorruptDataError", "FashionMNIST", "Batches",
@@ -335,7 +335,11 @@ class Batches:
         return iterator
 
     def iterate(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The batches of epoch ``epoch`` (a pure function of seed and epoch)."""
+        """The batches of epoch ``epoch`` (a pure function of seed and epoch); the first
+        :data:`cnnlab.dry_run.STEPS` of them in a dry run."""
+        return dry_run.batches(self._epoch_batches(epoch))
+
+    def _epoch_batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         g = torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + epoch)
         n = len(self.labels)
         order = (torch.randperm(n, device=self.device, generator=g) if self.shuffle

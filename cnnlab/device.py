@@ -23,13 +23,15 @@ Under autocast, BatchNorm, softmax and the loss still run in fp32.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from cnnlab import settings
 
-__all__ = ["default_device", "DeviceSettings", "settings_for", "cpu_has_native_bf16",
+__all__ = ["default_device", "DeviceSettings", "settings_for", "cpu_flags", "cpu_has_native_bf16",
            "amp_dtype_for", "precision_name"]
 
 
@@ -51,10 +53,31 @@ class DeviceSettings:
     cudnn_benchmark: bool
 
 
+#: The CPU flags (as Linux names them) that give oneDNN native bf16 arithmetic.
+NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags as the operating system reports them (``/proc/cpuinfo``'s
+    ``flags`` line on Linux); empty where there is no such file (macOS, Windows).
+
+    Read from the operating system rather than from torch: torch's own checks
+    (``torch.cpu._is_avx512_bf16_supported``) are private and absent from older releases.
+    """
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf8", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX tiles) for oneDNN to use."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX) for oneDNN to use."""
+    return bool(cpu_flags() & NATIVE_BF16_FLAGS)
 
 
 def settings_for(device: torch.device) -> DeviceSettings:

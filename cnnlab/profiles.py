@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from cnnlab import settings
+from cnnlab import dry_run, settings
 
 __all__ = ["Profile", "PROFILE_NAMES", "get_profile", "choose_profile_name", "list_chapters",
            "d2l_recipe"]
@@ -81,9 +81,10 @@ class Profile:
                  else "all 10,000 test images")
         side = self.resize or 28
         sched = f", {self.schedule} schedule" if self.schedule else ""
-        return (f"Profile '{self.name}' for chapter '{self.chapter}' ({self.reason}): "
+        text = (f"Profile '{self.name}' for chapter '{self.chapter}' ({self.reason}): "
                 f"{self.model}, {images}, {tests}, {side}×{side} px, {self.epochs} epochs, "
                 f"batch {self.batch_size}, {self.optimizer} lr {self.lr:g}{sched}.")
+        return f"{text} {dry_run.NOTICE}." if dry_run.enabled() else text
 
     __str__ = describe
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from cnnlab import settings
+from cnnlab import dry_run, settings
 
 __all__ = ["record_run", "runs", "full_profile_runs", "d2l_published"]
 
@@ -42,6 +42,8 @@ def record_run(profile, history, path: str | os.PathLike | None = None) -> dict[
         "device": last.device, "torch": torch.__version__, "machine": platform.machine(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    if dry_run.enabled():  # its numbers mean nothing: say so wherever the record is read
+        record["dry_run"] = True
     path = Path(path) if path is not None else settings.runs_file()
     records = [r for r in runs(path)
                if (r["chapter"], r["profile"]) != (record["chapter"], record["profile"])]

@@ -8,6 +8,8 @@ variable               effect
 ``CNNLAB_DEVICE``      the device to train and measure on (``cpu``, ``cuda:1``, ...)
 ``CNNLAB_AMP``         ``0`` fp32 everywhere, ``1`` mixed precision where possible
 ``CNNLAB_PROFILE``     ``full`` or ``quick``, whatever the hardware
+``CNNLAB_DRY_RUN``     ``1``: every fit trains 2 steps of 1 epoch, every score reads 2 test
+                       batches, every experiment loop runs its first item (:mod:`cnnlab.dry_run`)
 ``CNNLAB_PROGRESS``    progress bar: ``auto`` (default), ``text`` or ``off``
 ``CNNLAB_RUNS``        the file chapters record their runs in (default ``cnnlab-runs.json``)
 ``CNNLAB_WEIGHTS``     pretrained weights: a ``.pth`` file, or a folder holding torchvision's
@@ -32,7 +34,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_root", "cache_home", "offline", "device", "amp", "profile", "progress",
+__all__ = ["data_root", "cache_home", "offline", "device", "amp", "profile", "dry_run", "progress",
            "rank", "world_size", "local_rank", "runs_file", "weights_path", "images_dir"]
 
 
@@ -76,6 +78,22 @@ def amp() -> bool | None:
 def profile() -> str | None:
     """``$CNNLAB_PROFILE``, if set (checked by :func:`cnnlab.profiles.choose_profile_name`)."""
     return _get("CNNLAB_PROFILE")
+
+
+def _flag(name: str, meaning: str) -> bool:
+    """A yes/no variable: unset or ``0``/``false``/``no``/``off`` is False; ``1``/``true``/
+    ``yes``/``on`` is True; anything else is an error that says what to write."""
+    value = (_get(name) or "0").lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={os.environ[name]!r}: use 1 ({meaning}) or 0 (the default).")
+
+
+def dry_run() -> bool:
+    """Whether ``$CNNLAB_DRY_RUN`` asks for a dry run (see :mod:`cnnlab.dry_run`)."""
+    return _flag("CNNLAB_DRY_RUN", "a dry run: 2 steps of 1 epoch per fit")
 
 
 def progress() -> str:

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from cnnlab import distributed, settings
+from cnnlab import distributed, dry_run, settings
 from cnnlab.checkpoint import (CheckpointError, load_parameters, model_name, restore_checkpoint,
                                save_checkpoint, save_parameters, unwrap)
 from cnnlab.data import Batches, ImageData
@@ -322,6 +322,7 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
     """
     if seed is not None:
         seed_everything(seed, deterministic)
+    epochs = dry_run.epochs(epochs)  # 1 in a dry run (whose passes stop after 2 batches)
     run = _start(model, data, epochs, lr=lr, optimizer=optimizer, weight_decay=weight_decay,
                  momentum=momentum, schedule=schedule, warmup_epochs=warmup_epochs, ema=ema,
                  device=device, amp=amp, channels_last=channels_last, compile=compile,
@@ -430,7 +431,7 @@ class _Run:
         bad = ~torch.isfinite(loss)
         self.first_bad = torch.where(bad & (self.first_bad < 0), step, self.first_bad)
         check_every = 1 if self.device.type == "cpu" else 50  # a GPU read stalls the queue
-        steps_per_epoch = self.plan[1]
+        steps_per_epoch = min(self.plan[1], dry_run.STEPS) if dry_run.enabled() else self.plan[1]
         if (step + 1) % check_every == 0 or step + 1 == steps_per_epoch:
             _raise_if_nonfinite(int(self.first_bad), epoch, steps_per_epoch, self.optimizer)
 
@@ -501,8 +502,11 @@ def _start(model: nn.Module, data: ImageData, epochs: int, *, lr, optimizer, wei
         model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
     if compile:
         net = torch.compile(net)
-    bar = _Progress((epochs - start_epoch) * plan[1], progress and ctx.is_main,
+    steps = min(plan[1], dry_run.STEPS) if dry_run.enabled() else plan[1]
+    bar = _Progress((epochs - start_epoch) * steps, progress and ctx.is_main,
                     desc=f"{model_name(model)} on {device.type}")
+    if dry_run.enabled() and progress and ctx.is_main:
+        print(dry_run.NOTICE + ".", flush=True)
     return _Run(model, net, device, ctx, amp_dtype, channels_last, scaler, opt, scheduler,
                 averaged, train_batches, test_batches, plan, history, start_epoch, bar)
 

@@ -13,6 +13,8 @@ if not os.environ.get("CNNLAB_DATA") and _SHARED.is_dir():
     os.environ["CNNLAB_DATA"] = str(_SHARED)
 os.environ["CNNLAB_OFFLINE"] = "1"
 os.environ.setdefault("CNNLAB_PROGRESS", "off")
+# The unit tests check real training; tests/test_dry_run.py turns the dry run on itself.
+os.environ.pop("CNNLAB_DRY_RUN", None)
 # Agg for this process only: an MPLBACKEND variable would reach the notebook kernels
 # that nbmake starts and stop them from drawing inline figures.
 matplotlib.use("Agg")

@@ -6,6 +6,7 @@ import torch
 import torchvision
 
 from cnnlab import measure, models
+from cnnlab.device import amp_dtype_for, precision_name
 from cnnlab.chapters import family
 from cnnlab.models.resnet import CONFIGS
 
@@ -121,7 +122,10 @@ def test_measure_throughput_uses_the_settings(members):
     assert (r.batch_size, r.input_size, r.mode, r.device) == (2, (2, 3, 32, 32), "inference", "cpu")
     assert r.images_per_s > 0 and r.peak_memory_mib > 11_689_512 * 4 / 2**20
     table = str(family.family_table([members["resnet18"]], {"resnet18": r}))
-    assert "cpu, batch 2, 32×32, fp32" in table and "11,689,512" in table
+    # The precision is the trainer's choice on this CPU (bf16 where it is native), or
+    # $CNNLAB_AMP's: ask cnnlab.device rather than assume the machine.
+    precision = precision_name(amp_dtype_for(torch.device("cpu")))
+    assert f"cpu, batch 2, 32×32, {precision}" in table and "11,689,512" in table
 
 
 def test_seed003_tables_set_the_claims_beside_the_sources():

@@ -3,15 +3,26 @@
 import pytest
 import torch
 
-from cnnlab import measure
+from pathlib import Path
+
+from cnnlab import device, measure
 from cnnlab.device import (amp_dtype_for, cpu_has_native_bf16, precision_name, settings_for)
 
 CPU = torch.device("cpu")
 
 
 def _cpu_flags(monkeypatch, avx512_bf16: bool, amx: bool) -> None:
-    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    flags = {"avx2"} | ({"avx512_bf16"} if avx512_bf16 else set()) | ({"amx_bf16"} if amx else set())
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
+
+
+def test_cpu_flags_come_from_the_operating_system():
+    flags = device.cpu_flags()
+    assert isinstance(flags, frozenset)
+    if Path("/proc/cpuinfo").exists():  # Linux: the same flags the kernel lists
+        line = next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags"))
+        assert flags == set(line.split(":", 1)[1].split()) and flags
+    assert cpu_has_native_bf16() == bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 @pytest.mark.parametrize("avx512_bf16, amx, expected", [

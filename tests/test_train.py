@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlab import data, models, seed_everything, train
+from cnnlab import data, device, models, seed_everything, train
 from cnnlab.checkpoint import CheckpointError
 
 TIME_FIELDS = {"examples_per_s", "seconds"}
@@ -167,9 +167,9 @@ def test_layout_asked_of_fit_is_kept_through_evaluation(tiny):
 
 
 def test_default_precision_follows_the_device_and_evaluate_follows_fit(tiny, monkeypatch):
+    monkeypatch.delenv("CNNLAB_AMP", raising=False)  # the device's own choice
     for native, precision in [(True, "bf16 autocast"), (False, "fp32")]:
-        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
-        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_bf16"} if native else ()))
         seed_everything(2)
         net = models.create("lenet_bn")
         history = train.fit(net, tiny, epochs=1, device="cpu", progress=False)

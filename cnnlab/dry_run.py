@@ -15,14 +15,16 @@ AlexNet, batch 128, …) on a CPU in minutes: what would break on a learner's GP
 breaks here first. The numbers a dry run prints mean nothing, and every profile and
 epoch line says it was one.
 
->>> import os; os.environ["CNNLAB_DRY_RUN"] = "1"
+>>> import os; before = os.environ.get("CNNLAB_DRY_RUN", "0")
+>>> os.environ["CNNLAB_DRY_RUN"] = "1"
 >>> items(["seed 0", "seed 1", "seed 2"])
 ['seed 0']
 >>> list(batches(iter(range(10))))
 [0, 1]
->>> del os.environ["CNNLAB_DRY_RUN"]
+>>> os.environ["CNNLAB_DRY_RUN"] = "0"
 >>> items(["seed 0", "seed 1", "seed 2"])
 ['seed 0', 'seed 1', 'seed 2']
+>>> os.environ["CNNLAB_DRY_RUN"] = before
 """
 
 from __future__ import annotations

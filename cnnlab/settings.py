@@ -23,10 +23,11 @@ variable               effect
 
 Each function reads the variable when called, so a change takes effect at once.
 
->>> import os; os.environ["CNNLAB_PROFILE"] = "quick"
+>>> import os; before = os.environ.get("CNNLAB_PROFILE")
+>>> os.environ["CNNLAB_PROFILE"] = "full"
 >>> profile()
-'quick'
->>> del os.environ["CNNLAB_PROFILE"]
+'full'
+>>> _ = os.environ.pop("CNNLAB_PROFILE") if before is None else os.environ.update(CNNLAB_PROFILE=before)
 """
 
 from __future__ import annotations

@@ -106,8 +106,10 @@ class NotebookRun:
             tr.write_line(f"{outcome.upper():>12}  {seconds:7.1f} s  {path.relative_to(root)}"
                           if path.is_relative_to(root) else f"{outcome.upper():>12}  {path}")
         passed = sum(outcome == "passed" for outcome, _ in self.runs.values())
+        profile = os.environ.get("CNNLAB_PROFILE") or "the hardware's default"
+        dry = ", dry run" if os.environ.get("CNNLAB_DRY_RUN", "0").lower() in ("1", "true", "yes", "on") else ""
         tr.write_line(f"nbmake executed {len(self.runs)} of the {len(self.expected)} notebooks "
-                      f"in {self.toc}; {passed} passed")
+                      f"in {self.toc} (profile: {profile}{dry}); {passed} passed")
         for problem in self.problems:
             tr.write_line(f"ERROR: {problem}", red=True)
 

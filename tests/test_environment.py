@@ -44,3 +44,18 @@ def test_torch_pins_agree():
     pins = _torch_pins()
     assert pins == {"torch==2.14.1", "torchvision==0.29.1"}
     assert pins <= set(_environment_pip())
+
+
+def _floor_pins() -> dict[str, str]:
+    """The Makefile's FLOOR (``name==version`` over one continued line)."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    line = next(l for l in text.splitlines() if l.startswith("FLOOR "))
+    return dict(p.split("==") for p in line.split(":=")[1].split())
+
+
+def test_make_test_floor_tests_exactly_the_declared_floors():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = dict(r.replace(" ", "").split(">=") for r in project["dependencies"])
+    assert _floor_pins() == floors  # every runtime requirement, at its lowest version
+    # the interpreter make test-floor runs on is the lowest Python the package claims
+    assert project["requires-python"] == ">=3.11"

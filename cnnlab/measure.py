@@ -223,6 +223,7 @@ def count_parameters(model: nn.Module | str, trainable_only: bool = False) -> in
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
+
 # --------------------------------------------------------------------------- FLOPs
 
 @dataclass
@@ -434,8 +435,12 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
       storages during the last warm-up step, parameters, buffers, gradients, optimizer
       state and input included, tracked with a ``TorchDispatchMode``. Not counted: the
       process's other memory and library workspaces outside PyTorch's allocator (e.g.
-      oneDNN scratch buffers). With ``warmup=0`` nothing is tracked and the result is
-      ``None``. (Process RSS is not used: its peak is a lifetime high-water mark.)
+      oneDNN scratch buffers). A training step is counted only when it follows another
+      one (``warmup >= 2``), as on CUDA: the first step starts without gradients and
+      momentum, and its peak (weights + activations, or weights + gradients + momentum
+      at the update) hides either the activations or the state. Otherwise (and with
+      ``warmup=0`` in inference) nothing is tracked and the result is ``None``.
+      (Process RSS is not used: its peak is a lifetime high-water mark.)
 
     Args:
         model: a module or a registry name.
@@ -519,8 +524,9 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
         opt.step()
 
     tracker = None
+    first_tracked = 1 if train else 0   # a training step with the state of a previous one
     for i in range(warmup):
-        if dev.type == "cpu" and i == warmup - 1:
+        if dev.type == "cpu" and i == warmup - 1 and i >= first_tracked:
             tracker = _TensorMemory()
             for t in [x, *module.parameters(), *module.buffers()]:
                 tracker.add(t)
@@ -552,7 +558,8 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
         peak = tracker.peak / 2**20
         method = "peak of live tensor storages in the last warm-up step (TorchDispatchMode)"
     else:
-        peak, method = None, f"not measured on {dev.type}"
+        peak, method = None, (f"not measured on {dev.type}" if dev.type != "cpu" else
+                              f"not measured: needs warmup >= {first_tracked + 1}")
     return BenchResult(model=name, device=str(dev), mode=mode, batch_size=batch_size,
                        input_size=(batch_size, *input_size), steps=steps, warmup=warmup,
                        ms_per_batch=1000 * elapsed / steps,

@@ -38,8 +38,8 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 from cnnlab.device import default_device, precision_name
 
-__all__ = ["summary", "layer_shapes", "count_parameters", "flops", "FlopReport",
-           "benchmark", "BenchResult"]
+__all__ = ["summary", "layer_shapes", "count_parameters", "init_variance", "flops",
+           "FlopReport", "benchmark", "BenchResult"]
 
 _FMNIST_INPUT = (1, 1, 28, 28)
 
@@ -222,6 +222,25 @@ def count_parameters(model: nn.Module | str, trainable_only: bool = False) -> in
     module = _resolve(model, None)[0]
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
+
+def init_variance(model: nn.Module | str) -> float:
+    """The variance of the convolution weights times their fan-in (input channels ×
+    kernel area), the mean over the convolutions: the scale the initialisation gives.
+
+    PyTorch's default (``kaiming_uniform_`` with ``a=√5``, a uniform draw) gives 1/3;
+    He et al.'s ``kaiming_normal_`` with ``mode="fan_in"`` gives 2. Read it on a freshly
+    created network: training changes the weights. The chapters that state the scale
+    of the initialisation glue this number.
+
+    Example:
+        >>> round(init_variance(nn.Conv2d(64, 64, 3)), 1)
+        0.3
+    """
+    module = _resolve(model, None)[0]
+    convs = [m.weight for m in module.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+    if not convs:
+        raise ValueError(f"{type(module).__name__} has no convolution")
+    return sum(w.var().item() * w[0].numel() for w in convs) / len(convs)
 
 
 # --------------------------------------------------------------------------- FLOPs

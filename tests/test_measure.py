@@ -212,3 +212,12 @@ def test_benchmark_rejects_bad_arguments():
         ins.benchmark(_Counting(), (1, 8, 8), steps=0)
     with pytest.raises(ValueError, match="input_size must be"):
         ins.benchmark(_Counting(), (8, 8))
+
+
+def test_init_variance_tells_pytorchs_default_from_he():
+    conv = nn.Conv2d(64, 64, 3)
+    assert ins.init_variance(nn.Sequential(conv)) == pytest.approx(1 / 3, rel=0.05)
+    nn.init.kaiming_normal_(conv.weight, mode="fan_in", nonlinearity="relu")
+    assert ins.init_variance(nn.Sequential(conv)) == pytest.approx(2, rel=0.05)
+    with pytest.raises(ValueError, match="no convolution"):
+        ins.init_variance(nn.Linear(3, 3))

@@ -132,14 +132,18 @@ class Cost:
 
 
 def measure_costs(nets: Sequence[Network] | None = None, batch_size: int = 16,
-                  steps: int = 3, warmup: int = 1, device: str | torch.device | None = None,
+                  steps: int = 3, warmup: int = 2, device: str | torch.device | None = None,
                   amp_dtype: torch.dtype | None = None) -> list[Cost]:
     """Measure every network (default :func:`networks`) on ``device`` (default: the
     trainer's, :func:`cnnlab.device.default_device`).
 
     Few steps keep it short on a CPU (a few seconds per network); the timings of a
     shared or busy machine move from run to run, so read them as orders of magnitude.
-    ``warmup`` must be at least 1 for the peak memory to be measured on a CPU.
+    The training peak is that of a step after another one (weights, the previous
+    step's gradients, SGD's momentum, the input and the activations kept for the
+    backward pass), as :func:`cnnlab.measure.benchmark` counts it; on a CPU that needs
+    ``warmup >= 2``. The DenseNet chapter measures its memory the same way, at the same
+    batch of 16.
 
     >>> [c] = measure_costs(networks()[-2:-1], batch_size=2, steps=1, device="cpu")
     >>> c.params, c.side

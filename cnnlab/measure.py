@@ -38,8 +38,8 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 from cnnlab.device import default_device, precision_name
 
-__all__ = ["summary", "layer_shapes", "count_parameters", "flops", "FlopReport",
-           "benchmark", "BenchResult"]
+__all__ = ["summary", "layer_shapes", "count_parameters", "init_variance", "flops",
+           "FlopReport", "benchmark", "BenchResult"]
 
 _FMNIST_INPUT = (1, 1, 28, 28)
 
@@ -221,6 +221,26 @@ def count_parameters(model: nn.Module | str, trainable_only: bool = False) -> in
     """
     module = _resolve(model, None)[0]
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def init_variance(model: nn.Module | str) -> float:
+    """The variance of the convolution weights times their fan-in (input channels ×
+    kernel area), the mean over the convolutions: the scale the initialisation gives.
+
+    PyTorch's default (``kaiming_uniform_`` with ``a=√5``, a uniform draw) gives 1/3;
+    He et al.'s ``kaiming_normal_`` with ``mode="fan_in"`` gives 2. Read it on a freshly
+    created network: training changes the weights. The chapters that state the scale
+    of the initialisation glue this number.
+
+    Example:
+        >>> round(init_variance(nn.Conv2d(64, 64, 3)), 1)
+        0.3
+    """
+    module = _resolve(model, None)[0]
+    convs = [m.weight for m in module.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+    if not convs:
+        raise ValueError(f"{type(module).__name__} has no convolution")
+    return sum(w.var().item() * w[0].numel() for w in convs) / len(convs)
 
 
 # --------------------------------------------------------------------------- FLOPs
@@ -434,8 +454,12 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
       storages during the last warm-up step, parameters, buffers, gradients, optimizer
       state and input included, tracked with a ``TorchDispatchMode``. Not counted: the
       process's other memory and library workspaces outside PyTorch's allocator (e.g.
-      oneDNN scratch buffers). With ``warmup=0`` nothing is tracked and the result is
-      ``None``. (Process RSS is not used: its peak is a lifetime high-water mark.)
+      oneDNN scratch buffers). A training step is counted only when it follows another
+      one (``warmup >= 2``), as on CUDA: the first step starts without gradients and
+      momentum, and its peak (weights + activations, or weights + gradients + momentum
+      at the update) hides either the activations or the state. Otherwise (and with
+      ``warmup=0`` in inference) nothing is tracked and the result is ``None``.
+      (Process RSS is not used: its peak is a lifetime high-water mark.)
 
     Args:
         model: a module or a registry name.
@@ -519,8 +543,9 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
         opt.step()
 
     tracker = None
+    first_tracked = 1 if train else 0   # a training step with the state of a previous one
     for i in range(warmup):
-        if dev.type == "cpu" and i == warmup - 1:
+        if dev.type == "cpu" and i == warmup - 1 and i >= first_tracked:
             tracker = _TensorMemory()
             for t in [x, *module.parameters(), *module.buffers()]:
                 tracker.add(t)
@@ -552,7 +577,8 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
         peak = tracker.peak / 2**20
         method = "peak of live tensor storages in the last warm-up step (TorchDispatchMode)"
     else:
-        peak, method = None, f"not measured on {dev.type}"
+        peak, method = None, (f"not measured on {dev.type}" if dev.type != "cpu" else
+                              f"not measured: needs warmup >= {first_tracked + 1}")
     return BenchResult(model=name, device=str(dev), mode=mode, batch_size=batch_size,
                        input_size=(batch_size, *input_size), steps=steps, warmup=warmup,
                        ms_per_batch=1000 * elapsed / steps,

@@ -1,7 +1,9 @@
 """The book's configuration and its notebook run (tests/notebook_run.py)."""
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +40,33 @@ def test_notebook_is_committed_without_outputs(path):
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, cell.source[:60]
+
+
+# A role inside a code literal is no role: `{glue:text}`name`` shows "{glue:text}" raw.
+RAW_ROLE = re.compile(r"`\{(glue|cite|ref|numref|eq|doc)(:[a-z]+)?\}")
+INTERNAL_NOTE = re.compile(r"project's target|TODO|FIXME|XXX")
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_has_no_role_in_a_code_literal_and_no_internal_note(path):
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "markdown":
+            assert not RAW_ROLE.search(cell.source), f"cell {i}: {RAW_ROLE.search(cell.source)[0]}"
+        assert not INTERNAL_NOTE.search(cell.source), f"cell {i}: {INTERNAL_NOTE.search(cell.source)[0]}"
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_cell_echoes_a_glued_value(path):
+    """glue() returns its value: as a cell's last expression it would print a bare number."""
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "code" or cell.source.rstrip().endswith(";"):
+            continue
+        code = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+        body = ast.parse(code).body
+        if body and isinstance(body[-1], ast.Expr) and isinstance(body[-1].value, ast.Call):
+            func = body[-1].value.func
+            assert getattr(func, "attr", getattr(func, "id", None)) != "glue", \
+                f"cell {i} ends with a glue() call: end it with ';'"
 
 
 def test_math_is_served_from_the_site():

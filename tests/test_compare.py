@@ -31,7 +31,7 @@ def test_input_side_is_accepted_by_every_model():
 
 def test_measure_costs_one_network():
     net = next(n for n in compare.networks() if n.model == "lenet_bn")
-    [c] = compare.measure_costs([net], batch_size=2, steps=1, warmup=1, device="cpu")
+    [c] = compare.measure_costs([net], batch_size=2, steps=1, device="cpu")
     assert c.params == sum(p.numel() for p in models.create("lenet_bn").parameters())
     assert c.side == 28 and c.gflops > 0 and c.inference_img_s > 0 and c.train_ms > 0
     assert c.train_peak_mib is not None and c.train_peak_mib > 0

@@ -178,6 +178,20 @@ def test_benchmark_train_memory_includes_gradients_and_momentum():
     assert tr.peak_memory_mib > inf.peak_memory_mib
 
 
+def test_benchmark_train_memory_is_a_steady_step_whatever_the_warmup():
+    # A training step is counted after a first one, with the previous step's gradients
+    # and the momentum alive: the same peak for any warmup >= 2, and the activations on
+    # top of the state (a first step's peak would be the state alone: 3 x the weights).
+    net = nn.Sequential(nn.Flatten(), nn.Linear(1000, 1000), nn.ReLU(), nn.Linear(1000, 1000))
+    peaks = [ins.benchmark(net, (1000, 1, 1), batch_size=10, device="cpu", steps=1,
+                           warmup=w, mode="train").peak_memory_mib for w in (2, 3)]
+    state = 3 * 4 * sum(p.numel() for p in net.parameters())
+    assert peaks[0] == peaks[1] and peaks[0] * 2**20 > state + 4 * 10 * 1000  # + input
+    r = ins.benchmark(net, (1000, 1, 1), batch_size=10, device="cpu", steps=1, warmup=1,
+                      mode="train")
+    assert r.peak_memory_mib is None and "warmup >= 2" in r.memory_method
+
+
 def test_benchmark_channels_last_and_registry_name():
     r = ins.benchmark("resnet18_fmnist", (2, 1, 28, 28), device="cpu", steps=1, warmup=1,
                       channels_last=True)
@@ -198,3 +212,12 @@ def test_benchmark_rejects_bad_arguments():
         ins.benchmark(_Counting(), (1, 8, 8), steps=0)
     with pytest.raises(ValueError, match="input_size must be"):
         ins.benchmark(_Counting(), (8, 8))
+
+
+def test_init_variance_tells_pytorchs_default_from_he():
+    conv = nn.Conv2d(64, 64, 3)
+    assert ins.init_variance(nn.Sequential(conv)) == pytest.approx(1 / 3, rel=0.05)
+    nn.init.kaiming_normal_(conv.weight, mode="fan_in", nonlinearity="relu")
+    assert ins.init_variance(nn.Sequential(conv)) == pytest.approx(2, rel=0.05)
+    with pytest.raises(ValueError, match="no convolution"):
+        ins.init_variance(nn.Linear(3, 3))

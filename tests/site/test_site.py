@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -123,9 +124,16 @@ _MEASURE = """() => {
         el.textContent.trim().slice(0, 60));
     }
   }
+  // What a reader reads as prose: block code (code cells, their printed text, code
+  // examples) and math removed, inline code kept (a role inside a code literal shows there).
+  const prose = article.cloneNode(true);
+  prose.querySelectorAll('pre, .highlight, script, style, mjx-container, .cell_input')
+       .forEach(e => e.remove());
   return {
     title: document.title,
     text: clone.innerText,
+    prose: prose.innerText,
+    cellOutputs: [...article.querySelectorAll('.cell_output')].map(e => e.innerText),
     rawMath: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container'))
                .map(e => e.textContent.slice(0, 60)),
     typeset: document.querySelectorAll('mjx-container').length,
@@ -137,6 +145,42 @@ _MEASURE = """() => {
     overflowing: overflowing,
   };
 }"""
+
+
+# Markup that MyST did not parse: a role or directive a reader sees as raw text, e.g.
+# ``{glue:text}`` written inside a code literal, or a fence that was never closed.
+RAW_MARKUP = re.compile(r"\{(?:glue|cite|ref|numref|eq|doc|download|term|index)(?::[a-z-]+)?\}"
+                        r"|\{[a-z][a-z-]*\}`|^\s*:::|```", re.MULTILINE)
+# What a cell printed that a reader should never see: a traceback, or a warning line
+# from the warnings module ("file.py:12: UserWarning: ...").
+PRINTED_PROBLEM = re.compile(r"Traceback \(most recent call last\)|^.*\b\w*Warning: .*$",
+                             re.MULTILINE)
+
+
+def raw_markup(text: str) -> list[str]:
+    """Each line of ``text`` that shows unparsed MyST markup."""
+    return [line.strip()[:100] for line in text.splitlines() if RAW_MARKUP.search(line)]
+
+
+def printed_problems(text: str) -> list[str]:
+    """Each traceback or warning line in ``text`` (a cell's printed output)."""
+    return [m.group(0).strip()[:120] for m in PRINTED_PROBLEM.finditer(text)]
+
+
+def notebook_output_texts(nb: dict) -> list[str]:
+    """Every output of a notebook as text: streams (stdout and stderr, which the pages
+    drop), error tracebacks and plain-text results."""
+    texts = []
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                texts.append("".join(out.get("text", "")))
+            elif out.get("output_type") == "error":
+                texts.append("Traceback (most recent call last)\n" + "\n".join(out.get("traceback", [])))
+            else:
+                plain = out.get("data", {}).get("text/plain", "")
+                texts.append(plain if isinstance(plain, str) else "".join(plain))
+    return texts
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +256,26 @@ def test_math_is_typeset(visit, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_no_raw_markup_in_the_text(visit, page):
+    raw = raw_markup(visit(page)["prose"])
+    assert not raw, f"{page}: MyST markup shown as text (a role inside a code literal?):\n" \
+        + "\n".join(raw)
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_cells_print_no_warning_or_traceback(visit, site, page):
+    """Neither the page's cell outputs nor its notebook (the .ipynb download, whose
+    stderr the page drops) show a warning or a traceback."""
+    shown = [p for text in visit(page)["cellOutputs"] for p in printed_problems(text)]
+    assert not shown, f"{page}: cell outputs show\n" + "\n".join(shown)
+    source = site / "_sources" / f"{page}.ipynb"
+    if source.is_file():
+        nb = json.loads(source.read_text(encoding="utf8"))
+        printed = [p for text in notebook_output_texts(nb) for p in printed_problems(text)]
+        assert not printed, f"{page}.ipynb: cells print\n" + "\n".join(printed)
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_every_image_loads(visit, page):
     broken = [i["src"] for i in visit(page)["images"] if not i["ok"]]
     assert not broken, f"{page}: images that did not load {broken}"
@@ -252,3 +316,50 @@ def test_notebook_downloads_as_ipynb(browser, visit, base_url, page):
         assert nb["nbformat"] == 4 and any(c["cell_type"] == "code" for c in nb["cells"])
     finally:
         context.close()
+
+
+# The checks themselves, on small pages (no built site needed; Chromium is).
+_PLANTED = """<article class="bd-article">
+<p>Under the profile <code class="docutils literal notranslate"><span class="pre">{glue:text}</span></code>resnet_profile`` this run reached 0.9.</p>
+<p>As {cite}`he2016deep` shows.</p>
+<div class="cell docutils container"><div class="cell_input docutils container">
+<div class="highlight"><pre>glue("x", 1)  # {glue:text}`x` in a comment\n```</pre></div></div>
+<div class="cell_output docutils container"><div class="output stream highlight-myst-ansi notranslate">
+<div class="highlight"><pre>/x/quant.py:12: DeprecationWarning: torch.ao.quantization is deprecated
+epoch 1</pre></div></div></div></div>
+</article>"""
+_CLEAN = """<article class="bd-article">
+<p>Under the profile <code>quick</code> this run reached 0.9 (a set: <code>{1, 2}</code>).</p>
+<div class="highlight-python notranslate"><div class="highlight"><pre>```python
+{glue:text}`x`
+:::</pre></div></div>
+<div class="cell_output docutils container"><div class="output stream"><pre>epoch 1: warning-free</pre></div></div>
+</article>"""
+
+
+def _measure_html(browser, html: str) -> dict:
+    page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+    try:
+        page.set_content(html)
+        return page.evaluate(_MEASURE)
+    finally:
+        page.close()
+
+
+def test_raw_markup_check_sees_roles_in_code_literals_not_in_code_blocks(browser):
+    planted = raw_markup(_measure_html(browser, _PLANTED)["prose"])
+    assert len(planted) == 2 and "{glue:text}" in planted[0] and "{cite}`" in planted[1], planted
+    assert raw_markup(_measure_html(browser, _CLEAN)["prose"]) == []
+
+
+def test_printed_problem_check_sees_warnings_and_tracebacks(browser):
+    outputs = _measure_html(browser, _PLANTED)["cellOutputs"]
+    assert [p for t in outputs for p in printed_problems(t)] == \
+        ["/x/quant.py:12: DeprecationWarning: torch.ao.quantization is deprecated"]
+    assert [p for t in _measure_html(browser, _CLEAN)["cellOutputs"] for p in printed_problems(t)] == []
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stderr", "text": ["a.py:1: FutureWarning: soon\n"]},
+        {"output_type": "error", "ename": "ValueError", "evalue": "x", "traceback": ["ValueError: x"]},
+        {"output_type": "stream", "name": "stdout", "text": "epoch 1 loss 0.3\n"}]}]}
+    found = [p for t in notebook_output_texts(nb) for p in printed_problems(t)]
+    assert found == ["a.py:1: FutureWarning: soon", "Traceback (most recent call last)"], found

@@ -26,6 +26,12 @@ UNIT := tests cnnlab --doctest-modules --ignore=tests/site --ignore=tests/seed_c
 FLOOR := torch==2.13.0 torchvision==0.28.0 numpy==1.24.4 matplotlib==3.7.0 tqdm==4.66.0 \
 	torchinfo==1.8.0
 FLOOR_VENV := .venv-floor
+# torch and torchvision from one source: a local folder of torch's CPU builds (pip's
+# find-links) beside PyPI's CUDA build of torchvision pairs builds whose C++ operators
+# do not link ("operator torchvision::nms does not exist"). So the floor venv's pip
+# reads no configuration files and no find-links, only the index (and
+# PIP_EXTRA_INDEX_URL, which the workflow points at torch's CPU wheels).
+FLOOR_PIP := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(FLOOR_VENV)/bin/python -m pip
 
 # Tests read the course's offline copy of Fashion-MNIST when it lies beside the repository.
 SHARED_DATA := $(abspath ../shared/data)
@@ -91,13 +97,13 @@ unit: $(STAMP)
 test-floor:
 	rm -rf $(FLOOR_VENV)
 	$(PYTHON) -m venv $(FLOOR_VENV)
-	$(FLOOR_VENV)/bin/python -m pip install --upgrade pip
-	$(FLOOR_VENV)/bin/python -m pip install $(FLOOR)
+	$(FLOOR_PIP) install --upgrade pip
+	$(FLOOR_PIP) install $(FLOOR)
 	printf '%s\n' $(FLOOR) > $(FLOOR_VENV)/floor.txt
-	$(FLOOR_VENV)/bin/python -m pip install -c $(FLOOR_VENV)/floor.txt -e ".[notebooks,test]" \
+	$(FLOOR_PIP) install -c $(FLOOR_VENV)/floor.txt -e ".[notebooks,test]" \
 		nbformat nbclient ipykernel pyyaml
-	$(FLOOR_VENV)/bin/python -m pip install --no-deps d2l==1.0.3
-	$(FLOOR_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(torch|torchvision|numpy|matplotlib|tqdm|torchinfo) '
+	$(FLOOR_PIP) install --no-deps d2l==1.0.3
+	$(FLOOR_PIP) list 2>/dev/null | grep -iE '^(torch|torchvision|numpy|matplotlib|tqdm|torchinfo) '
 	$(FLOOR_VENV)/bin/python -m pytest $(UNIT) -m "not slow" -p no:cacheprovider
 
 lab: $(STAMP)

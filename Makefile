@@ -101,7 +101,7 @@ test-floor:
 	$(FLOOR_PIP) install $(FLOOR)
 	printf '%s\n' $(FLOOR) > $(FLOOR_VENV)/floor.txt
 	$(FLOOR_PIP) install -c $(FLOOR_VENV)/floor.txt -e ".[notebooks,test]" \
-		nbformat nbclient ipykernel pyyaml
+		nbformat nbclient ipykernel pyyaml requests  # requests: d2l (the cross-check tests)
 	$(FLOOR_PIP) install --no-deps d2l==1.0.3
 	$(FLOOR_PIP) list 2>/dev/null | grep -iE '^(torch|torchvision|numpy|matplotlib|tqdm|torchinfo) '
 	$(FLOOR_VENV)/bin/python -m pytest $(UNIT) -m "not slow" -p no:cacheprovider

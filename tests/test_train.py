@@ -27,6 +27,7 @@ def tiny():
     return data.fashion_mnist(batch_size=32, train_per_class=16, test_per_class=8)
 
 
+@pytest.mark.slow  # make test runs it; make unit leaves it out
 # Both precisions on every machine: the default picks one by the CPU (cnnlab.device).
 @pytest.mark.parametrize("amp, precision", [(False, "fp32"), (True, "bf16 autocast")])
 def test_small_cnn_learns_on_real_data(subset, amp, precision):
@@ -86,6 +87,7 @@ class _DropoutNet(nn.Module):
         return self.drop(self.body(x))
 
 
+@pytest.mark.slow  # make test runs it; make unit leaves it out
 def test_interrupted_then_resumed_run_equals_uninterrupted(tiny, tmp_path):
     kwargs = dict(epochs=4, lr=0.05, optimizer="sgd", schedule="onecycle", ema=0.9,
                   device="cpu", progress=False)
@@ -144,6 +146,7 @@ def test_auxiliary_outputs_are_trained_and_main_logits_scored(tiny):
     assert history[-1].test_acc == train.evaluate(net, tiny)  # scored by the main logits
 
 
+@pytest.mark.slow  # make test runs it; make unit leaves it out
 def test_recipe_options_run_and_flip_tta_changes_scoring(subset):
     seed_everything(0)
     net = models.create("lenet_bn")
@@ -181,6 +184,7 @@ def test_default_precision_follows_the_device_and_evaluate_follows_fit(tiny, mon
                      progress=False)[-1].device.endswith(", fp32)")
 
 
+@pytest.mark.slow  # make test runs it; make unit leaves it out
 def test_fp16_trains_with_a_gradient_scaler_that_is_checkpointed(subset, tmp_path, monkeypatch):
     # fp16 is the choice on GPUs without native bf16 (e.g. a T4); CPU autocast runs it too.
     monkeypatch.setattr(train, "amp_dtype_for", lambda device, amp=None: torch.float16)

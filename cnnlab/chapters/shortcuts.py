@@ -46,8 +46,9 @@ from cnnlab.profiles import Profile
 from cnnlab.table import Table
 
 __all__ = ["OPTIONS", "PAPER_TABLE3", "PROFILES", "with_shortcuts", "Census", "census",
-           "option_table", "OptionRun", "compare_options", "run_table", "PairedDifference",
-           "SEEDS", "CLAIMS", "compare_over_seeds", "final_accuracies", "option_verdicts", "KerasStage", "KERAS_RESNET50", "KerasLayer", "keras_layers",
+           "option_table", "OptionRun", "compare_options", "run_table", "SEEDS", "CLAIMS",
+           "compare_over_seeds", "final_accuracies", "option_verdicts", "KerasStage",
+           "KERAS_RESNET50", "KerasLayer", "keras_layers",
            "torch_name", "MappingRow", "keras_mapping", "mapping_table", "stride_on_first_1x1"]
 
 OPTIONS = SHORTCUTS  # ("A", "B", "C")

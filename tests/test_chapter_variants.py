@@ -158,8 +158,8 @@ def test_results_table_and_plot():
 def test_profiles_give_every_variant_the_same_budget():
     quick, full = profiles.get_profile("variants", "quick"), profiles.get_profile("variants", "full")
     assert quick.train_per_class and quick.test_per_class and quick.epochs <= 3
-    # five networks × the seeds: at most ~13,000 training images on a CPU
-    assert quick.epochs * quick.train_per_class * 10 * 5 * len(variants.SEEDS) <= 13_000
+    # five networks × the seeds: at most 7,500 training images on a CPU
+    assert quick.epochs * quick.train_per_class * 10 * 5 * len(variants.SEEDS) <= 7_500
     assert full.train_per_class is None and full.test_per_class is None and full.augment
     assert quick.model == full.model == "mini_resnet14"
 

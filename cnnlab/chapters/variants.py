@@ -78,8 +78,8 @@ HUANG_2017 = "Huang et al. 2017, arXiv:1608.06993"
 # augmentation, 30 epochs of SGD (fit's momentum 0.9) at lr 0.1 with a cosine
 # schedule and weight decay 5e-4, the CIFAR recipe of the Wide ResNet paper shortened
 # from 200 epochs, for a GPU. quick: what 2 CPU cores train for all five networks over
-# three seeds in about a minute: 80 training and 100 test images per class, 1 epoch
-# (20 steps of 40) of Adam with a one-cycle schedule (more progress than SGD in few
+# three seeds in about half a minute: 48 training and 50 test images per class, 1 epoch
+# (20 steps of 24) of Adam with a one-cycle schedule (more progress than SGD in few
 # steps). It cannot resolve differences of a point or two, and the chapter says so.
 FULL = Profile(model="mini_resnet14", epochs=30, batch_size=128, lr=0.1, optimizer="sgd",
                schedule="cosine", weight_decay=5e-4, augment=True,
@@ -87,8 +87,8 @@ FULL = Profile(model="mini_resnet14", epochs=30, batch_size=128, lr=0.1, optimiz
                       "batch 128), 30 instead of 200 epochs, cosine instead of steps")
 PROFILES = {
     "full": FULL,
-    "quick": Profile(model="mini_resnet14", epochs=1, batch_size=40, lr=2e-3, optimizer="adam",
-                     schedule="onecycle", train_per_class=80, test_per_class=100,
+    "quick": Profile(model="mini_resnet14", epochs=1, batch_size=24, lr=2e-3, optimizer="adam",
+                     schedule="onecycle", train_per_class=48, test_per_class=50,
                      source="a CPU-sized run of the same comparison"),
 }
 

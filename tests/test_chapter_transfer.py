@@ -262,8 +262,8 @@ def test_fit_trains_only_the_head_of_a_frozen_variant():
 
 def test_profiles_of_both_stages():
     quick = profiles.get_profile("transfer", "quick")
-    assert quick.model == "resnet20" and quick.train_per_class == 500
-    assert quick.epochs * quick.train_per_class * 5 <= 5_000   # ~12 s on two quiet cores
+    assert quick.model == "resnet20" and quick.train_per_class == 400
+    assert quick.epochs * quick.train_per_class * 5 <= 4_000   # ~11 s on two quiet cores
     assert profiles.get_profile("transfer", "full").train_per_class is None
     few = tl.few_shot_profile("quick")
     assert (few.name, few.chapter, few.train_per_class) == ("quick", "transfer", 10)

@@ -303,30 +303,30 @@ TARGET_CLASSES = (3, 4, 6, 7, 9)
 # Pretraining ResNet-20 (the paper's CIFAR network, §4.2, with one input channel) on the
 # source classes. full: all 30,000 training and 5,000 test images of those classes, with
 # augmentation, 20 epochs of Adam with a one-cycle schedule (Smith & Topin 2017,
-# arXiv:1708.07120). quick: the same recipe on 500 images per class, 2 epochs, no
-# augmentation, tested on 100 per class (about 12 s on two quiet CPU cores).
+# arXiv:1708.07120). quick: the same recipe on 400 images per class, 2 epochs, no
+# augmentation, tested on 100 per class (about 11 s on two quiet CPU cores).
 PROFILES = {
     "full": Profile(model="resnet20", epochs=20, batch_size=128, lr=2e-3, optimizer="adam",
                     schedule="onecycle", augment=True,
                     source="this chapter: Adam 2e-3, one-cycle, batch 128, 20 epochs"),
     "quick": Profile(model="resnet20", epochs=2, batch_size=128, lr=2e-3, optimizer="adam",
-                     schedule="onecycle", train_per_class=500, test_per_class=100,
-                     source="this chapter, shortened: 500 images per class, 2 epochs"),
+                     schedule="onecycle", train_per_class=400, test_per_class=100,
+                     source="this chapter, shortened: 400 images per class, 2 epochs"),
 }
 
 # Learning the target classes from 10 labelled images each (50 in all), the same way for
 # all three methods: Adam, batch 25, constant learning rate (10× higher for a lone head:
 # LR_FACTOR). An epoch is PASSES passes over the 50 images (20 steps), so the test set
 # is scored after every 20 steps, not after every 2. full: scored on all 5,000 target
-# test images; quick: 100 test images per class. Both: 3 epochs, 60 steps.
+# test images; quick: 100 test images per class. Both: 2 epochs, 40 steps.
 PASSES = 10
 FEW_SHOT = {
-    "full": Profile(model="resnet20", epochs=3, batch_size=25, lr=1e-3, optimizer="adam",
+    "full": Profile(model="resnet20", epochs=2, batch_size=25, lr=1e-3, optimizer="adam",
                     train_per_class=10,
-                    source="this chapter: 10 labels per class, Adam 1e-3, 60 steps"),
-    "quick": Profile(model="resnet20", epochs=3, batch_size=25, lr=1e-3, optimizer="adam",
+                    source="this chapter: 10 labels per class, Adam 1e-3, 40 steps"),
+    "quick": Profile(model="resnet20", epochs=2, batch_size=25, lr=1e-3, optimizer="adam",
                      train_per_class=10, test_per_class=100,
-                     source="this chapter: 10 labels per class, 60 steps, "
+                     source="this chapter: 10 labels per class, 40 steps, "
                             "100 test images per class"),
 }
 

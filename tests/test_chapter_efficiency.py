@@ -236,3 +236,6 @@ def test_profiles_train_resnet18_and_fine_tune_on_less():
     assert tune.train_per_class < quick.train_per_class and tune.epochs == 1
     assert tune.test_per_class == quick.test_per_class
     assert all(0 < s < 1 for s in eff.SPARSITIES)
+    # ResNet-18 on the CPU: training plus the three fine-tunings stay under 4,000 images
+    images = quick.epochs * quick.train_per_class * 10
+    assert images + len(eff.SPARSITIES) * tune.train_per_class * 10 <= 4_000

@@ -1,5 +1,6 @@
 """The training-recipes chapter: its recipes as data, the network without batch norm,
-label smoothing's targets, the standard error, and a diverged run being reported."""
+label smoothing's targets, weight decay's scale, runs over seeds and their computed
+verdicts, and a diverged run being reported."""
 
 import math
 
@@ -8,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnnlab import chapters, measure, models, profiles
+from cnnlab import chapters, measure, models, profiles, stats
 from cnnlab.chapters import recipes
 from cnnlab.chapters.recipes import RECIPES, Recipe
 
@@ -62,7 +63,13 @@ def test_profiles_are_the_articles_recipe_and_resnet_keeps_its_model():
         "resnet18_fmnist", "adam", 1e-3, 256, 2)
     assert full.train_per_class is full.test_per_class is full.resize is None
     assert (quick.optimizer, quick.lr, quick.model) == ("adam", 1e-3, full.model)
-    assert quick.epochs * quick.train_per_class * 10 * 7 <= 35_000  # seven rows, ~2 min on CPU
+    # the compared recipes over the seeds: at most 6,000 training images of ResNet-18
+    # (the notebook's 120 s on two CPU cores), and at least 20 steps per run
+    runs = len(recipes.COMPARED) * len(recipes.SEEDS)
+    assert quick.epochs * quick.train_per_class * 10 * runs <= 6_000
+    assert quick.epochs * quick.train_per_class * 10 // quick.batch_size >= 20
+    assert len(recipes.SEEDS) >= 3 and recipes.COMPARED[0] == "baseline"
+    assert set(recipes.CLAIMS) == set(recipes.COMPARED) - {"baseline"}
     # this chapter trains the ResNet chapter's network, which keeps its chapter and profile
     assert chapters.chapter_of("resnet18_fmnist") == "resnet"
     assert profiles.get_profile("resnet18_fmnist", "quick") == profiles.get_profile("resnet", "quick")
@@ -115,12 +122,20 @@ def test_smoothed_targets_are_what_cross_entropy_smooths_towards():
         recipes.smoothed_targets(labels, 10, 1.5)
 
 
-def test_standard_error_is_binomial():
-    assert recipes.standard_error(0.8, 500) == pytest.approx(math.sqrt(0.16 / 500))
-    assert recipes.standard_error(1.0, 10) == 0.0
-    assert recipes.standard_error(0.5, 100) == pytest.approx(0.05)
-    with pytest.raises(ValueError):
-        recipes.standard_error(0.5, 0)
+def test_weight_norm_and_decay_factor():
+    lin = nn.Linear(3, 4)
+    with torch.no_grad():
+        lin.weight.fill_(0.5)
+        lin.bias.fill_(100.0)                      # biases are not decayed: left out
+    assert recipes.weight_norm(lin) == pytest.approx(math.sqrt(12 * 0.25))
+    bn = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False), nn.BatchNorm2d(2))
+    with torch.no_grad():
+        bn[0].weight.fill_(2.0)
+    assert recipes.weight_norm(bn) == pytest.approx(math.sqrt(2 * 4.0))
+    quick = profiles.get_profile("recipes", "quick")
+    wd = RECIPES["weight decay"].profile(quick)
+    assert recipes.decay_factor(wd, 20) == pytest.approx((1 - 1e-3 * 0.05) ** 20)
+    assert recipes.decay_factor(quick, 1000) == 1.0   # the baseline has no decay
 
 
 # --------------------------------------------------------------------------- running recipes
@@ -137,7 +152,8 @@ def test_a_diverged_run_is_reported_not_hidden():
     ok, bad = results["baseline"], results["infinite lr"]
     assert not ok.diverged and len(ok.history) == 1 and ok.test_images == 10
     assert 0.0 <= ok.test_acc <= 1.0 and math.isfinite(ok.train_loss)
-    assert ok.standard_error == pytest.approx(recipes.standard_error(ok.test_acc, 10))
+    assert ok.standard_error == pytest.approx(stats.binomial_stderr(ok.test_acc, 10))
+    assert ok.steps == 2 and ok.norm_start > 0 and ok.norm_end != ok.norm_start
     assert bad.diverged and "NaN/Inf" in bad.error and math.isnan(bad.test_acc)
     text = recipes.table(results)
     assert "diverged" in text.splitlines()[3] and "lr=inf" in text.splitlines()[3]
@@ -168,3 +184,56 @@ def test_plot_accuracies_draws_every_run_even_a_diverged_one():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["y", "x", "baseline"]
     assert [round(p.get_width(), 3) for p in ax.patches] == [0.0, 0.7, 0.8]
     assert any("diverged" in t.get_text() for t in ax.texts)
+
+
+# --------------------------------------------------------------------------- seeds and verdicts
+
+def _fake_runs(accs):
+    return {n: [recipes.RecipeResult(n, Recipe(), _tiny(), history=[recipes._Final(a)], seed=s)
+                for s, a in enumerate(values)] for n, values in accs.items()}
+
+
+def test_verdicts_are_paired_by_seed_and_use_cnnlab_stats():
+    runs = _fake_runs({"baseline": [0.70, 0.75, 0.72], "no batch norm": [0.50, 0.56, 0.51],
+                       "one-cycle lr": [0.71, 0.74, 0.73]})
+    found = recipes.verdicts(runs)
+    assert set(found) == {"no batch norm", "one-cycle lr"}
+    nobn = found["no batch norm"]
+    assert nobn == stats.verdict([0.70, 0.75, 0.72], [0.50, 0.56, 0.51], expect="lower")
+    assert nobn.word == "agrees" and nobn.difference.n == 3
+    assert found["one-cycle lr"].word == "not resolved"
+    assert "not resolved" in found["one-cycle lr"].sentence(a="baseline", b="one-cycle lr")
+    # the opposite direction contradicts the source
+    flipped = recipes.verdicts(_fake_runs({"baseline": [0.5, 0.55, 0.52],
+                                           "no batch norm": [0.7, 0.74, 0.73]}))
+    assert flipped["no batch norm"].word == "contradicts"
+    text = recipes.seeds_table(runs)
+    assert "agrees (source: lower)" in text and "-20.0 ±" in text
+    with pytest.raises(ValueError, match="baseline"):
+        recipes.verdicts(_fake_runs({"no batch norm": [0.5, 0.6]}))
+
+
+def test_a_diverged_seed_counts_as_chance():
+    runs = _fake_runs({"baseline": [0.7, 0.7], "no batch norm": [0.6, 0.6]})
+    runs["no batch norm"][1].history = None
+    assert recipes.accuracies(runs)["no batch norm"] == [0.6, 0.1]
+
+
+def test_run_seeds_shares_each_seed_between_recipes():
+    table_of = {"baseline": Recipe(), "smooth": Recipe({"label_smoothing": 0.1})}
+    lines = []
+    runs = recipes.run_seeds(_tiny(), names=tuple(table_of), seeds=(0, 1), recipes=table_of,
+                             report=lines.append)
+    assert [r.seed for r in runs["baseline"]] == [0, 1] == [r.seed for r in runs["smooth"]]
+    assert len(lines) == 4 and lines[0].startswith("seed 0  baseline")
+    # same seed, same initial weights
+    assert runs["baseline"][0].norm_start == runs["smooth"][0].norm_start
+    assert runs["baseline"][0].norm_start != runs["baseline"][1].norm_start
+
+
+def test_plot_seeds_draws_every_recipe():
+    import matplotlib
+    matplotlib.use("Agg")
+    ax = recipes.plot_seeds(_fake_runs({"baseline": [0.7, 0.72, 0.71],
+                                        "no batch norm": [0.5, 0.55, 0.52]}))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["no batch norm", "baseline"]

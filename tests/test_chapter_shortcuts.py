@@ -74,18 +74,19 @@ def test_option_table_counts_from_the_models():
 
 # --------------------------------------------------------------------------- the comparison
 
-def test_paired_difference_counts_discordant_images():
-    a = torch.tensor([True] * 90 + [False] * 10)                # images 90..99 wrong
-    b = torch.tensor([True] * 80 + [False] * 5 + [True] * 15)   # images 80..84 wrong
-    d = S.paired_difference(a, b)
-    assert (d.n, d.only_a, d.only_b) == (100, 5, 10)
-    assert d.difference == pytest.approx(b.float().mean() - a.float().mean())
-    diff = b.float() - a.float()
-    assert d.se == pytest.approx(float(diff.std() / 10))
-    same = S.paired_difference(a, a)
-    assert same.difference == 0 and same.se == 0 and not same.significant
-    with pytest.raises(ValueError, match="same test images"):
-        S.paired_difference(a, b[:50])
+def test_option_verdicts_follow_the_papers_order_over_seeds():
+    from cnnlab import stats
+    assert S.CLAIMS == (("A", "B", "higher"), ("B", "C", "higher")) and len(S.SEEDS) >= 3
+    acc = {"A": [0.760, 0.770, 0.750], "B": [0.770, 0.768, 0.761], "C": [0.790, 0.800, 0.782]}
+    found = S.option_verdicts(acc)
+    assert found["A", "B"] == stats.verdict(acc["A"], acc["B"], expect="higher")
+    assert found["A", "B"].word == "not resolved"
+    assert found["B", "C"].word == "agrees"
+    assert S.option_verdicts({"A": [0.7, 0.8], "C": [0.7, 0.8]}) == {}
+    # the paper's own differences, for the page to cite
+    top1 = {k: v[0] for k, v in S.PAPER_TABLE3.items()}
+    assert round(top1["ResNet-34 A"] - top1["ResNet-34 B"], 2) == 0.51
+    assert round(top1["ResNet-34 B"] - top1["ResNet-34 C"], 2) == 0.33
 
 
 def test_profiles_train_resnet20_and_quick_is_smaller():
@@ -94,6 +95,8 @@ def test_profiles_train_resnet20_and_quick_is_smaller():
     assert (full.optimizer, full.lr, full.batch_size, full.weight_decay) == ("sgd", 0.1, 128, 1e-4)
     assert full.fit_kwargs()["momentum"] == 0.9 and full.train_per_class is None and full.augment
     assert quick.epochs * quick.train_per_class < full.epochs * 6000
+    # three options × the seeds: at most 6,000 training images of ResNet-20 on a CPU
+    assert quick.epochs * quick.train_per_class * 10 * 3 * len(S.SEEDS) <= 6_000
 
 
 def test_compare_options_trains_each_option_on_the_same_images():
@@ -105,6 +108,8 @@ def test_compare_options_trains_each_option_on_the_same_images():
     assert torch.equal(runs[0].predictions.labels, runs[1].predictions.labels)
     table = S.run_table(runs)
     assert [row[0] for row in table.rows] == ["A", "C"]
+    acc = S.final_accuracies({r.option: [r] for r in runs})
+    assert acc == {r.option: [r.history[-1].test_acc] for r in runs}
 
 
 # --------------------------------------------------------------------------- Keras ResNet-50

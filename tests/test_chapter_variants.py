@@ -120,18 +120,23 @@ def test_grouped_conv_parameters_refuse_uneven_groups():
         variants.grouped_conv_parameters(128, 128, 3, groups=3)
 
 
-def test_standard_error_and_resolvable():
-    assert variants.standard_error(0.5, 100) == pytest.approx(0.05)
-    assert variants.standard_error(1.0, 10) == 0.0
-    with pytest.raises(ValueError):
-        variants.standard_error(0.5, 0)
-    with pytest.raises(ValueError):
-        variants.standard_error(1.2, 10)
-    r = lambda acc, n: variants.VariantResult("x", "x", 1, 0.0, 1.0, 1.0, 0.1, acc, n)
-    # 0.80 vs 0.84: a difference of 4 points; 2·√2·0.0126 ≈ 3.5 points on 1,000 images
-    assert variants.resolvable(r(0.80, 1000), r(0.84, 1000))
-    assert not variants.resolvable(r(0.80, 500), r(0.84, 500))
-    assert not variants.resolvable(r(0.84, 10_000), r(0.84, 10_000))
+def test_verdicts_pair_each_variant_with_resnet14_by_seed():
+    from cnnlab import stats
+    r = lambda name, acc: variants.VariantResult(name, name, 1, 0.0, 1.0, 1.0, 0.1, acc, 1000)
+    runs = {"mini_resnet14": [r("mini_resnet14", a) for a in (0.70, 0.72, 0.69)],
+            "mini_wrn8": [r("mini_wrn8", a) for a in (0.71, 0.71, 0.70)],
+            "mini_densenet_bc40": [r("mini_densenet_bc40", a) for a in (0.78, 0.80, 0.79)]}
+    acc = variants.final_accuracies(runs)
+    found = variants.verdicts(acc)
+    assert set(found) == {"mini_wrn8", "mini_densenet_bc40"}
+    assert found["mini_wrn8"] == stats.verdict(acc["mini_resnet14"], acc["mini_wrn8"], "higher")
+    assert found["mini_wrn8"].word == "not resolved"
+    assert found["mini_densenet_bc40"].word == "agrees"
+    assert set(variants.CLAIMS) == set(variants.VARIANTS) - {"mini_resnet14"}
+    table = variants.seeds_table(runs).splitlines()
+    assert len(table) == 5 and "agrees" in table[-1] and "+8.7 ± " in table[-1]
+    # the standard error of a single score is the binomial one of cnnlab.stats
+    assert r("x", 0.8).standard_error == pytest.approx(stats.binomial_stderr(0.8, 1000))
 
 
 def test_results_table_and_plot():
@@ -153,6 +158,8 @@ def test_results_table_and_plot():
 def test_profiles_give_every_variant_the_same_budget():
     quick, full = profiles.get_profile("variants", "quick"), profiles.get_profile("variants", "full")
     assert quick.train_per_class and quick.test_per_class and quick.epochs <= 3
+    # five networks × the seeds: at most 7,500 training images on a CPU
+    assert quick.epochs * quick.train_per_class * 10 * 5 * len(variants.SEEDS) <= 7_500
     assert full.train_per_class is None and full.test_per_class is None and full.augment
     assert quick.model == full.model == "mini_resnet14"
 

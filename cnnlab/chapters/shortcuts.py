@@ -17,7 +17,8 @@ helper                                 what it builds or measures
 :func:`with_shortcuts`                 any torchvision-layout ResNet with option A, B or C
 :func:`census`, :func:`option_table`   shortcuts and parameters of each option, from the models
 :func:`compare_options`                A vs B vs C on Fashion-MNIST: same data, budget, seed
-:func:`paired_difference`              accuracy difference of two runs on the same images ± SE
+:func:`compare_over_seeds`             the same over ``SEEDS``
+:func:`option_verdicts`                :func:`cnnlab.stats.verdict` of B−A and C−B (``CLAIMS``)
 :func:`keras_layers`                   the Keras ResNet-50 of *CV study notes: ResNet*
 :func:`keras_mapping`                  each Keras layer → our module, shapes at 224×224
 :func:`stride_on_first_1x1`            our ResNet-50 with the Keras/Caffe stride ("v1")
@@ -45,8 +46,9 @@ from cnnlab.profiles import Profile
 from cnnlab.table import Table
 
 __all__ = ["OPTIONS", "PAPER_TABLE3", "PROFILES", "with_shortcuts", "Census", "census",
-           "option_table", "OptionRun", "compare_options", "run_table", "PairedDifference",
-           "paired_difference", "KerasStage", "KERAS_RESNET50", "KerasLayer", "keras_layers",
+           "option_table", "OptionRun", "compare_options", "run_table", "SEEDS", "CLAIMS",
+           "compare_over_seeds", "final_accuracies", "option_verdicts", "KerasStage",
+           "KERAS_RESNET50", "KerasLayer", "keras_layers",
            "torch_name", "MappingRow", "keras_mapping", "mapping_table", "stride_on_first_1x1"]
 
 OPTIONS = SHORTCUTS  # ("A", "B", "C")
@@ -63,15 +65,24 @@ FULL = Profile(model="resnet20", epochs=40, batch_size=128, lr=0.1, optimizer="s
                schedule="cosine", weight_decay=1e-4, augment=True, extra={"momentum": 0.9},
                source="He et al. 2016 §4.2 (SGD momentum 0.9, lr 0.1, wd 1e-4, batch 128, "
                       "crop + flip), cosine over 40 epochs instead of the step schedule")
-# The quick run: the same network and the same comparison, smaller — 250 training and
-# 200 test images per class, 4 epochs of Adam with a one-cycle schedule (a short run
-# needs a schedule that gets somewhere in ~100 steps).
+# The quick run: the same network and the same comparison, smaller — 64 training and
+# 50 test images per class, 1 epoch (20 steps of 32) of Adam with a one-cycle schedule,
+# three options × three seeds in about 20 s of training on two quiet CPU cores. It cannot
+# resolve the paper's half-point differences (its test sets alone carry ~1.5 points of
+# noise): the chapter computes and says so.
 PROFILES = {
     "full": FULL,
-    "quick": FULL.replace(epochs=4, lr=2e-3, optimizer="adam", schedule="onecycle",
-                          weight_decay=0.0, augment=False, extra={}, train_per_class=250,
-                          test_per_class=200),
+    "quick": FULL.replace(epochs=1, batch_size=32, lr=2e-3, optimizer="adam",
+                          schedule="onecycle", weight_decay=0.0, augment=False, extra={},
+                          train_per_class=64, test_per_class=50),
 }
+
+#: Every option trains once per seed (initial weights, training and test subsets, batch
+#: order); the options of a seed share them, so differences are paired by seed.
+SEEDS = (0, 1, 2)
+#: The paper's ordering (Table 3, ResNet-34 top-1 error 25.03 / 24.52 / 24.19 %): B is
+#: better than A, C better than B — as (a, b, expectation of b's accuracy against a's).
+CLAIMS = (("A", "B", "higher"), ("B", "C", "higher"))
 
 
 # --------------------------------------------------------------------------- options A, B, C
@@ -216,7 +227,7 @@ def compare_options(profile: Profile, options: Sequence[str] = OPTIONS, seed: in
     the layers after them: the initial weights are seeded, not identical).
     """
     from cnnlab import models, predictions, train
-    data = profile.data() if data is None else data
+    data = profile.data(seed=seed) if data is None else data
     runs = []
     for option in options:
         net = models.create(profile.model, in_channels=in_channels, seed=seed, shortcut=option)
@@ -237,50 +248,37 @@ def run_table(runs: Sequence[OptionRun]):
                    f"{len(r.predictions):,}", f"{r.history.total_seconds:.0f}"] for r in runs])
 
 
-@dataclass(frozen=True)
-class PairedDifference:
-    """Accuracy of b minus accuracy of a on the same n test images, with its standard error.
+def compare_over_seeds(profile: Profile, options: Sequence[str] = OPTIONS,
+                       seeds: Sequence[int] = SEEDS, in_channels: int = 1,
+                       report=print) -> dict[str, list[OptionRun]]:
+    """:func:`compare_options` once per seed (each seed its own data subset):
+    ``{option: [OptionRun per seed]}``; ``report`` gets one line per seed."""
+    runs: dict[str, list[OptionRun]] = {o: [] for o in options}
+    for seed in seeds:
+        for run in compare_options(profile, options, seed=seed, in_channels=in_channels):
+            runs[run.option].append(run)
+        if report is not None:
+            report(f"seed {seed}: " + ", ".join(
+                f"{o} {runs[o][-1].history[-1].test_acc:.3f}" for o in options))
+    return runs
 
-    ``only_a`` / ``only_b``: images only a / only b got right (the discordant pairs; the
-    images both got right or both got wrong say nothing about the difference).
-    ``resolvable`` is 1.96 standard errors: a smaller difference is within what this
-    test set can tell from zero (McNemar's view of a paired comparison).
+
+def final_accuracies(runs: dict[str, list[OptionRun]]) -> dict[str, list[float]]:
+    """Each option's final test accuracy per seed."""
+    return {o: [r.history[-1].test_acc for r in rs] for o, rs in runs.items()}
+
+
+def option_verdicts(accuracies: dict[str, list[float]], claims=CLAIMS) -> dict:
+    """:func:`cnnlab.stats.verdict` of every claim ``(a, b, expect)`` of the paper whose
+    options ran, paired by seed: ``{(a, b): Verdict}``.
+
+    >>> v = option_verdicts({"A": [0.76, 0.78, 0.75], "B": [0.77, 0.77, 0.76]})
+    >>> v["A", "B"].word
+    'not resolved'
     """
-
-    difference: float
-    se: float
-    only_a: int
-    only_b: int
-    n: int
-
-    @property
-    def resolvable(self) -> float:
-        return 1.96 * self.se
-
-    @property
-    def significant(self) -> bool:
-        return abs(self.difference) > self.resolvable
-
-
-def paired_difference(correct_a: torch.Tensor, correct_b: torch.Tensor) -> PairedDifference:
-    """Compare two classifiers scored on the *same* test images (``Predictions.correct``).
-
-    The difference of the accuracies is the mean of ``b - a`` per image (each +1, 0 or
-    -1); its standard error is that of a mean of n such values.
-
-    >>> a = torch.tensor([1, 1, 0, 0, 1], dtype=torch.bool)
-    >>> b = torch.tensor([1, 0, 1, 1, 1], dtype=torch.bool)
-    >>> d = paired_difference(a, b)
-    >>> round(d.difference, 2), d.only_a, d.only_b
-    (0.2, 1, 2)
-    """
-    if correct_a.shape != correct_b.shape or correct_a.dim() != 1:
-        raise ValueError("paired_difference needs two 1-d tensors over the same test images, "
-                         f"got shapes {tuple(correct_a.shape)} and {tuple(correct_b.shape)}")
-    d = correct_b.float() - correct_a.float()
-    n = len(d)
-    se = float(d.std(unbiased=True) / n ** 0.5) if n > 1 else float("inf")
-    return PairedDifference(float(d.mean()), se, int((d < 0).sum()), int((d > 0).sum()), n)
+    from cnnlab import stats
+    return {(a, b): stats.verdict(accuracies[a], accuracies[b], expect=expect)
+            for a, b, expect in claims if a in accuracies and b in accuracies}
 
 
 # --------------------------------------------------------------------------- Keras ResNet-50

@@ -59,11 +59,13 @@ from cnnlab.models.densenet import DenseBlock, DenseLayer, Transition
 from cnnlab.models.registry import register
 from cnnlab.models.resnet import BasicBlock, Bottleneck, ResidualBlock, ResNet, conv3x3
 from cnnlab.models.se_resnet import SEBasicBlock
+from cnnlab import stats
 from cnnlab.profiles import Profile
 
 __all__ = ["SmallSEBasicBlock", "SmallResNet", "SmallDenseNet", "Variant", "VARIANTS",
-           "build_variant", "VariantResult", "result_of", "results_table", "standard_error",
-           "resolvable", "plot_cost_vs_accuracy", "grouped_conv_parameters", "PROFILES"]
+           "build_variant", "VariantResult", "result_of", "results_table", "SEEDS", "CLAIMS",
+           "run_variants", "final_accuracies", "verdicts", "seeds_table",
+           "plot_cost_vs_accuracy", "grouped_conv_parameters", "PROFILES"]
 
 HE_2016 = "He et al. 2016, arXiv:1512.03385"
 XIE_2017 = "Xie et al. 2017, arXiv:1611.05431"
@@ -75,19 +77,29 @@ HUANG_2017 = "Huang et al. 2017, arXiv:1608.06993"
 # full: all 60,000 training and 10,000 test images at 28×28 with crop-and-flip
 # augmentation, 30 epochs of SGD (fit's momentum 0.9) at lr 0.1 with a cosine
 # schedule and weight decay 5e-4, the CIFAR recipe of the Wide ResNet paper shortened
-# from 200 epochs, for a GPU. quick: what 2 CPU cores train for all five networks in
-# about two minutes: 250 training and 50 test images per class, 2 epochs of Adam with a
-# one-cycle schedule (more progress than SGD in ~80 steps).
+# from 200 epochs, for a GPU. quick: what 2 CPU cores train for all five networks over
+# three seeds in about half a minute: 48 training and 50 test images per class, 1 epoch
+# (20 steps of 24) of Adam with a one-cycle schedule (more progress than SGD in few
+# steps). It cannot resolve differences of a point or two, and the chapter says so.
 FULL = Profile(model="mini_resnet14", epochs=30, batch_size=128, lr=0.1, optimizer="sgd",
                schedule="cosine", weight_decay=5e-4, augment=True,
                source="the Wide ResNet paper's CIFAR recipe (SGD 0.1, momentum 0.9, wd 5e-4, "
                       "batch 128), 30 instead of 200 epochs, cosine instead of steps")
 PROFILES = {
     "full": FULL,
-    "quick": Profile(model="mini_resnet14", epochs=2, batch_size=64, lr=2e-3, optimizer="adam",
-                     schedule="onecycle", train_per_class=250, test_per_class=50,
+    "quick": Profile(model="mini_resnet14", epochs=1, batch_size=24, lr=2e-3, optimizer="adam",
+                     schedule="onecycle", train_per_class=48, test_per_class=50,
                      source="a CPU-sized run of the same comparison"),
 }
+
+#: Every network trains once per seed (initial weights, training and test subsets, batch
+#: order); the networks of one seed share them, so each variant is compared with
+#: ResNet-14 seed by seed.
+SEEDS = (0, 1, 2)
+#: What each variant's paper claims against a plain ResNet of similar size (here: its
+#: test accuracy is higher), for :func:`verdicts`.
+CLAIMS = {"mini_resnext20": "higher", "mini_wrn8": "higher", "mini_se_resnet14": "higher",
+          "mini_densenet_bc40": "higher"}
 
 
 class SmallSEBasicBlock(SEBasicBlock):
@@ -269,7 +281,7 @@ class VariantResult:
     @property
     def standard_error(self) -> float:
         """Binomial standard error of :attr:`test_acc` on :attr:`test_images` images."""
-        return standard_error(self.test_acc, self.test_images)
+        return stats.binomial_stderr(self.test_acc, self.test_images)
 
 
 def result_of(name: str, net: nn.Module, history, test_images: int,
@@ -305,25 +317,62 @@ def results_table(results: Sequence[VariantResult]) -> str:
     return "\n".join([line(head), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
-def standard_error(p: float, n: int) -> float:
-    """Binomial standard error of an accuracy ``p`` measured on ``n`` images: √(p(1-p)/n).
+def run_variants(profile: Profile, names: Sequence[str] | None = None,
+                 seeds: Sequence[int] = SEEDS, report=print) -> dict[str, list[VariantResult]]:
+    """Train every network of ``names`` (default: all of :data:`VARIANTS`) once per seed
+    under ``profile``, each seed on its own data subset: ``{name: [VariantResult per
+    seed]}``. ``report`` gets one line per run."""
+    from cnnlab import models, train
+    names = list(VARIANTS) if names is None else list(names)
+    runs: dict[str, list[VariantResult]] = {n: [] for n in names}
+    for seed in seeds:
+        data = profile.data(seed=seed)
+        for name in names:
+            net = models.create(name, seed=seed)
+            history = train.fit(net, data, progress=False, seed=seed, **profile.fit_kwargs())
+            history.label = VARIANTS[name].label if name in VARIANTS else name
+            runs[name].append(result_of(name, net, history, len(data.test.labels)))
+            if report is not None:
+                report(f"seed {seed}  {history.label:<22} test acc {history[-1].test_acc:.3f} "
+                       f"({history.total_seconds:.1f} s)")
+    return runs
 
-    >>> round(standard_error(0.9, 10_000), 4)
-    0.003
+
+def final_accuracies(runs: dict[str, list[VariantResult]]) -> dict[str, list[float]]:
+    """Each network's test accuracy per seed."""
+    return {n: [r.test_acc for r in rs] for n, rs in runs.items()}
+
+
+def verdicts(accuracies: dict[str, list[float]], baseline: str = "mini_resnet14",
+             claims: dict[str, str] = CLAIMS) -> dict[str, stats.Verdict]:
+    """:func:`cnnlab.stats.verdict` of each variant of ``claims`` that ran against the
+    baseline, paired by seed.
+
+    >>> verdicts({"mini_resnet14": [0.70, 0.72, 0.69], "mini_wrn8": [0.71, 0.71, 0.70]}
+    ...          )["mini_wrn8"].word
+    'not resolved'
     """
-    if n <= 0:
-        raise ValueError(f"need at least one test image, got n={n}")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"an accuracy is a fraction in [0, 1], got {p}")
-    return math.sqrt(p * (1.0 - p) / n)
+    return {n: stats.verdict(accuracies[baseline], accuracies[n], expect=claims[n])
+            for n in accuracies if n in claims and n != baseline}
 
 
-def resolvable(a: VariantResult, b: VariantResult, z: float = 2.0) -> bool:
-    """Whether two test accuracies differ by more than ``z`` standard errors of their
-    difference, √(se_a² + se_b²): a rough two-sigma test that treats the two scores as
-    independent (they share the test images, so a paired test would be a little sharper).
-    """
-    return abs(a.test_acc - b.test_acc) > z * math.hypot(a.standard_error, b.standard_error)
+def seeds_table(runs: dict[str, list[VariantResult]], baseline: str = "mini_resnet14") -> str:
+    """One row per network: accuracy per seed, mean ± standard error, the paired
+    difference from the baseline and the computed verdict."""
+    acc = final_accuracies(runs)
+    found = verdicts(acc, baseline)
+    label = {n: VARIANTS[n].label if n in VARIANTS else n for n in acc}
+    k = len(next(iter(acc.values())))
+    head = (f"{'network':<22} " + " ".join(f"{'seed ' + str(i):>7}" for i in range(k))
+            + f" {'mean ± s.e.':>14} {'vs ResNet-14, pt':>17}  verdict")
+    lines = [head, "-" * len(head)]
+    for n, values in acc.items():
+        e = stats.Estimate.of(values)
+        v = found.get(n)
+        diff = f"{100 * v.difference.mean:+.1f} ± {100 * v.difference.stderr:.1f}" if v else ""
+        lines.append(f"{label[n]:<22} " + " ".join(f"{a:>7.3f}" for a in values)
+                     + f" {e.mean:>7.3f} ± {e.stderr:.3f} {diff:>17}  {v.word if v else ''}")
+    return "\n".join(lines)
 
 
 def plot_cost_vs_accuracy(results: Sequence[VariantResult], ax=None, x: str = "gflops",

@@ -6,7 +6,8 @@ In the spirit of PyTorch Lightning's ``fast_dev_run``. With ``CNNLAB_DRY_RUN=1``
 - every :func:`cnnlab.train.fit` trains one epoch of at most :data:`STEPS` steps;
 - every pass over a :class:`cnnlab.data.Batches` (training, scoring, predicting) stops
   after :data:`STEPS` batches, so a score reads 2 test batches;
-- every experiment loop written over :func:`items` runs its first item only.
+- every experiment loop written over :func:`items` (the chapters loop over their seeds
+  this way) runs its first item only; a verdict on one seed is "not resolved".
 
 Nothing else changes: resolutions, batch sizes, models, optimisers and the code that
 plots and tabulates the results are those of the profile that runs. So

@@ -102,10 +102,13 @@ class Verdict:
         """One sentence for the page, e.g. ``"b − a = +4.0 ± 0.6 points over 3 seeds:
         resolved, so it agrees with the source (b higher)."``"""
         d = self.difference
-        head = (f"{b} − {a} = {d.mean * unit:+.1f} ± {d.stderr * unit:.1f} {unit_name} "
-                f"over {d.n} seeds")
+        spread = (f" ± {d.stderr * unit:.1f}" if d.n > 1 else "")
+        head = (f"{b} − {a} = {d.mean * unit:+.1f}{spread} {unit_name} over {d.n} seed"
+                f"{'s' if d.n != 1 else ''}")
         claim = {"higher": f"{b} higher", "lower": f"{b} lower", "same": "no difference"}[self.expect]
         within = f"within {self.z:g} standard errors of zero"
+        if d.n < 2:
+            return f"{head}: one seed has no standard error, so it is not resolved (source: {claim})."
         if self.word == "not resolved":
             return f"{head}: {within}, not resolved (source: {claim})."
         if self.expect == "same":
@@ -121,17 +124,22 @@ def verdict(a: Sequence[float], b: Sequence[float], expect: Expectation,
     """Decide whether ``b`` against ``a`` (paired by seed) agrees with a source that
     expects ``b`` ``"higher"``, ``"lower"`` or the ``"same"``.
 
-    A difference within ``z`` standard errors is ``"not resolved"`` — except that for
-    ``expect="same"`` an unresolved difference is what the source claims, so it
-    ``"agrees"``, and a resolved one ``"contradicts"``.
+    A difference within ``z`` standard errors, or measured on one seed (a dry run's), is
+    ``"not resolved"`` — except that for ``expect="same"`` a difference within ``z``
+    standard errors is what the source claims, so it ``"agrees"``, and a resolved one
+    ``"contradicts"``.
+
+    >>> verdict([0.80], [0.90], expect="higher").sentence()
+    'b − a = +10.0 points over 1 seed: one seed has no standard error, so it is not resolved (source: b higher).'
+
     """
     if expect not in ("higher", "lower", "same"):
         raise ValueError(f"expect={expect!r}: use 'higher', 'lower' or 'same'.")
     d = paired_difference(a, b)
-    if d.n < 2:
-        raise ValueError("a verdict needs at least 2 seeds per arm (3 or more recommended).")
-    resolved = d.resolved(z)
-    if expect == "same":
+    resolved = d.resolved(z)  # never with one seed: there is no standard error to judge by
+    if expect == "same" and d.n < 2:
+        word = "not resolved"
+    elif expect == "same":
         word = "contradicts" if resolved else "agrees"
     elif not resolved:
         word = "not resolved"

@@ -47,7 +47,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from cnnlab import stats
+from cnnlab import dry_run, stats
 from cnnlab.profiles import Profile
 
 __all__ = ["Recipe", "RECIPES", "BASELINE", "COMPARED", "CLAIMS", "SEEDS", "combine",
@@ -294,7 +294,7 @@ def run_seeds(base: Profile, names: tuple[str, ...] = COMPARED, seeds: tuple[int
     ``{name: [result per seed]}``. ``report`` (default ``print``; None for silence)
     gets one line per finished run."""
     runs: dict[str, list[RecipeResult]] = {n: [] for n in names}
-    for seed in seeds:
+    for seed in dry_run.items(seeds):  # the first seed only in a dry run
         for name in names:
             r = train_recipe(name, base, recipes=recipes, seed=seed, **fit_overrides)
             runs[name].append(r)

@@ -42,6 +42,7 @@ from torch import nn
 
 from cnnlab.models.resnet import Bottleneck, ResidualBlock, ResNet, conv1x1
 from cnnlab.models.resnet_cifar import SHORTCUTS, ZeroPadShortcut
+from cnnlab import dry_run
 from cnnlab.profiles import Profile
 from cnnlab.table import Table
 
@@ -254,7 +255,7 @@ def compare_over_seeds(profile: Profile, options: Sequence[str] = OPTIONS,
     """:func:`compare_options` once per seed (each seed its own data subset):
     ``{option: [OptionRun per seed]}``; ``report`` gets one line per seed."""
     runs: dict[str, list[OptionRun]] = {o: [] for o in options}
-    for seed in seeds:
+    for seed in dry_run.items(seeds):  # the first seed only in a dry run
         for run in compare_options(profile, options, seed=seed, in_channels=in_channels):
             runs[run.option].append(run)
         if report is not None:

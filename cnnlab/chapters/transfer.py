@@ -48,7 +48,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from cnnlab import settings
+from cnnlab import dry_run, settings
 from cnnlab.checkpoint import CheckpointError, check_state_dict, model_name, safe_load
 from cnnlab.profiles import Profile, choose_profile_name
 
@@ -479,7 +479,7 @@ def run_methods(pretrained: nn.Module, profile: Profile, seeds=SEEDS, classes=TA
     parameters that learned) and ``seed``. ``report`` gets one line per run."""
     from cnnlab import measure, train
     runs: dict[str, list] = {m: [] for m in methods}
-    for seed in seeds:
+    for seed in dry_run.items(seeds):  # the first seed only in a dry run
         data = few_shot_data(profile, seed, classes)
         for method in methods:
             net = transfer_variant(method, pretrained, num_classes=len(classes), seed=seed)

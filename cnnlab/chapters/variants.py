@@ -59,7 +59,7 @@ from cnnlab.models.densenet import DenseBlock, DenseLayer, Transition
 from cnnlab.models.registry import register
 from cnnlab.models.resnet import BasicBlock, Bottleneck, ResidualBlock, ResNet, conv3x3
 from cnnlab.models.se_resnet import SEBasicBlock
-from cnnlab import stats
+from cnnlab import dry_run, stats
 from cnnlab.profiles import Profile
 
 __all__ = ["SmallSEBasicBlock", "SmallResNet", "SmallDenseNet", "Variant", "VARIANTS",
@@ -325,7 +325,7 @@ def run_variants(profile: Profile, names: Sequence[str] | None = None,
     from cnnlab import models, train
     names = list(VARIANTS) if names is None else list(names)
     runs: dict[str, list[VariantResult]] = {n: [] for n in names}
-    for seed in seeds:
+    for seed in dry_run.items(seeds):  # the first seed only in a dry run
         data = profile.data(seed=seed)
         for name in names:
             net = models.create(name, seed=seed)

@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlab import checks
+
 __all__ = ["CheckpointError", "atomic_save", "safe_load", "save_parameters", "model_name",
            "load_parameters", "check_state_dict", "unwrap", "save_checkpoint",
            "restore_checkpoint"]
@@ -31,8 +33,18 @@ class CheckpointError(RuntimeError):
     """A parameter or checkpoint file cannot be used: corrupt, or for another model."""
 
 
+def _model(func: str, model) -> nn.Module:
+    return checks.instance(func, "model", model, nn.Module, "a torch.nn.Module",
+                           "models.create('lenet_bn')")
+
+
+def _writable(func: str, path) -> Path:
+    return checks.path(func, "path", path, "'runs/model.pt'", write=True)
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain module inside DistributedDataParallel and ``torch.compile`` wrappers."""
+    _model("unwrap", model)
     while True:
         if hasattr(model, "_orig_mod"):
             model = model._orig_mod
@@ -44,7 +56,7 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
+    path = _writable("atomic_save", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(obj, buffer)  # serialise fully before touching the disk
@@ -63,7 +75,7 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
 
 def safe_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
     """``torch.load(..., weights_only=True)`` with an error that names the file."""
-    path = Path(path)
+    path = checks.path("safe_load", "path", path, "'runs/model.pt'")
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}.")
     try:
@@ -88,6 +100,8 @@ def _telling_line(message: str) -> str:
 
 def check_state_dict(model: nn.Module, state: dict, source: str = "the file") -> None:
     """Raise :class:`CheckpointError` unless ``state`` has exactly ``model``'s keys and shapes."""
+    _model("check_state_dict", model)
+    checks.instance("check_state_dict", "source", source, str, "a str", "'model.pt'")
     if not isinstance(state, dict):
         raise CheckpointError(f"{source} holds a {type(state).__name__}, not a state_dict.")
     expected = unwrap(model).state_dict()
@@ -110,18 +124,23 @@ def check_state_dict(model: nn.Module, state: dict, source: str = "the file") ->
 
 def model_name(model: nn.Module) -> str:
     """The registry name when the model came from ``cnnlab.models.create``."""
+    _model("model_name", model)
     spec = getattr(unwrap(model), "input_spec", None)
     return spec.model if spec is not None else type(unwrap(model)).__name__
 
 
 def save_parameters(model: nn.Module, path: str | os.PathLike) -> Path:
     """Save ``model.state_dict()`` atomically (what ``torch.save(net.state_dict())`` does, safely)."""
+    _model("save_parameters", model)
+    _writable("save_parameters", path)
     return atomic_save(unwrap(model).state_dict(), path)
 
 
 def load_parameters(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     """Load parameters saved by :func:`save_parameters` (or a raw ``state_dict`` file)
     into ``model``; checkpoints written by ``fit`` work too."""
+    _model("load_parameters", model)
+    checks.path("load_parameters", "path", path, "'runs/model.pt'")
     state = safe_load(path)
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]  # a full training checkpoint
@@ -150,6 +169,10 @@ def save_checkpoint(path: str | os.PathLike, epoch: int, model: nn.Module, optim
     ``plan`` is (epochs, steps per epoch): what the learning-rate schedule spans.
     ``ema`` is the ``AveragedModel`` (or None), ``history`` the epochs' rows so far.
     """
+    _writable("save_checkpoint", path)
+    checks.non_negative_int("save_checkpoint", "epoch", epoch, 1)
+    _model("save_checkpoint", model)
+    checks.shape("save_checkpoint", "plan", plan, (3, 100), ("(epochs, steps per epoch)",))
     return atomic_save({
         "format": FORMAT,
         "epoch": epoch,
@@ -172,6 +195,9 @@ def restore_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer, sch
     Everything is checked before anything changes. Returns the epochs done and the
     history rows.
     """
+    checks.path("restore_checkpoint", "path", path, "'runs/checkpoint.pt'")
+    _model("restore_checkpoint", model)
+    checks.shape("restore_checkpoint", "plan", plan, (3, 100), ("(epochs, steps per epoch)",))
     state = safe_load(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a checkpoint written by cnnlab.train.fit "

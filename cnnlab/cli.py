@@ -66,6 +66,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
+    return value
+
+
+def _device(text: str) -> str:
+    """A device torch knows and this machine has (:func:`cnnlab.checks.device_problem`)."""
+    from cnnlab import checks
+    problem = checks.device_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"invalid device {text!r} ({problem}): use cpu, cuda, "
+                                         f"cuda:1... (a device this machine has)")
+    return text
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -107,10 +127,7 @@ def _one_line(err: BaseException) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from cnnlab import models
-    names = models.list_models(args.family)
-    if not names:
-        families = sorted({models.get_spec(n).family for n in models.list_models()})
-        raise CLIError(f"no models in family {args.family!r}; families: {', '.join(families)}")
+    names = models.list_models(args.family)  # an unknown family is refused with the families
     width = max(len(n) for n in names)
     print(f"{'model':<{width}}  {'family':<10} {'input':<11} description")
     for name in names:
@@ -160,6 +177,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.dry_run:
         os.environ["CNNLAB_DRY_RUN"] = "1"  # read by fit and the batches (cnnlab.dry_run)
     out = Path(args.out if args.out is not None else Path("runs") / args.model)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file; name a folder for the run's files (e.g. "
+                       f"--out runs/{args.model})")
     checkpoint = out / "checkpoint.pt"
     resume = None
     if args.resume is not None:
@@ -279,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--batch-size", type=_positive_int, default=64, metavar="B",
                    help="images per step (default 64)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: CUDA when present)")
+    p.add_argument("--device", type=_device,
+                   help="cpu, cuda, cuda:1... (default: CUDA when present)")
     p.add_argument("--mode", choices=["train", "inference", "both"], default="train",
                    help="train: forward, backward and SGD step; inference: forward only "
                         "(default train)")
@@ -316,8 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-per-class", type=_positive_int, metavar="N",
                    help="test on N images per class (default: the profile's, else all 1,000)")
     p.add_argument("--augment", action="store_true", help="random crops and flips")
-    p.add_argument("--seed", type=int, default=0, help="seed of init, subset and shuffle (0)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: CUDA when present)")
+    p.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed of init, subset and shuffle (0)")
+    p.add_argument("--device", type=_device,
+                   help="cpu, cuda, cuda:1... (default: CUDA when present)")
     p.add_argument("--fp32", action="store_true",
                    help="no mixed precision (default: bf16/fp16 autocast where the device "
                         "computes it natively, see cnnlab.device)")

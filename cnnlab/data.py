@@ -34,7 +34,7 @@ from typing import Iterator, Sequence
 import torch
 from torch.nn import functional as F
 
-from cnnlab import dry_run, settings
+from cnnlab import checks, dry_run, settings
 
 __all__ = [
     "CLASSES", "FILES", "DataNotFoundError", "CorruptDataError", "FashionMNIST", "Batches",
@@ -193,6 +193,7 @@ def load_fashion_mnist(root: str | os.PathLike | None = None,
             names the folders searched, the files and how to fix it.
         CorruptDataError: a file is present but is not the official one (md5 or size).
     """
+    _check_source("load_fashion_mnist", root, download)
     base, why = data_dirs(root)
     raw_dir = _find_raw_dir(base)
     if raw_dir is None and _download_allowed(download):
@@ -208,6 +209,11 @@ def load_fashion_mnist(root: str | os.PathLike | None = None,
             f"CNNLAB_DATA (or root=) at a folder containing FashionMNIST/raw/ with those files, "
             f"or allow the download when online.")
     return _load_cached(raw_dir.resolve())
+
+
+def _check_source(func: str, root, download) -> None:
+    checks.path(func, "root", root, "'~/data'", none="$CNNLAB_DATA, else the per-user cache")
+    checks.boolean(func, "download", download, none="yes, unless CNNLAB_OFFLINE=1")
 
 
 def _download(base: Path) -> Path:
@@ -228,6 +234,10 @@ def _download(base: Path) -> Path:
 
 def stratified_indices(labels: torch.Tensor, per_class: int, seed: int = 0) -> torch.Tensor:
     """Indices of ``per_class`` examples of every class, drawn with ``seed``, in data order."""
+    checks.tensor("stratified_indices", "labels", labels, (1,), "of class labels shaped (N,)",
+                  "data.load_fashion_mnist().train_labels")
+    checks.non_negative_int("stratified_indices", "per_class", per_class, 100)
+    checks.non_negative_int("stratified_indices", "seed", seed, 0)
     g = torch.Generator().manual_seed(seed)
     chosen = []
     for c in labels.unique().tolist():
@@ -412,6 +422,16 @@ def fashion_mnist(batch_size: int = 256, *, resize: int | None = None,
         >>> fashion_mnist(classes=[9, 5]).classes                             # doctest: +SKIP
         ('Ankle boot', 'Sandal')
     """
+    func = "fashion_mnist"
+    checks.positive_int(func, "batch_size", batch_size, 256)
+    checks.positive_int(func, "resize", resize, 96, none="28×28")
+    checks.positive_int(func, "train_per_class", train_per_class, 100, maximum=6000,
+                        none="all 6,000 per class")
+    checks.non_negative_int(func, "test_per_class", test_per_class, 100, maximum=1000,
+                            none="all 1,000 per class")
+    checks.flags(func, augment=augment, normalize=normalize)
+    checks.non_negative_int(func, "seed", seed, 0)
+    _check_source(func, root, download)
     full = load_fashion_mnist(root, download)
     kept = _check_classes(classes, len(full.classes))
     parts = []
@@ -443,6 +463,8 @@ def _check_classes(classes: Sequence[int] | None, n: int) -> list[int] | None:
     """``classes`` as a list of distinct labels in ``range(n)``, or None for all."""
     if classes is None:
         return None
+    checks.instance("fashion_mnist", "classes", classes, (list, tuple, range, torch.Tensor),
+                    "a list of labels", [5, 6, 7, 8, 9], none=f"all {n}")
     kept = [int(c) for c in classes]
     if not kept or len(set(kept)) != len(kept) or not all(0 <= c < n for c in kept):
         raise ValueError(f"classes={list(classes)!r}: give distinct labels between 0 and {n - 1} "

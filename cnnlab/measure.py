@@ -36,6 +36,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
+
+from cnnlab import checks
 from cnnlab.device import default_device, precision_name
 
 __all__ = ["summary", "layer_shapes", "count_parameters", "init_variance", "flops",
@@ -46,26 +48,32 @@ _FMNIST_INPUT = (1, 1, 28, 28)
 
 # --------------------------------------------------------------------------- helpers
 
-def _resolve(model: nn.Module | str, input_size: Sequence[int] | None,
+def _resolve(model: nn.Module | str, input_size: Sequence[int] | None, func: str,
              batch: int = 1) -> tuple[nn.Module, tuple[int, ...], str]:
     """Return (module, full input size (N, C, H, W), display name).
 
     A registry name is built with its defaults; without ``input_size`` it gets the
     configuration's typical input (N, in_channels, input_size, input_size). A module
-    without ``input_size`` gets a Fashion-MNIST batch of one, (1, 1, 28, 28).
+    without ``input_size`` gets a Fashion-MNIST batch of one, (1, 1, 28, 28). ``func``, the
+    public function called, names the call in the messages of bad arguments.
     """
+    _check_model(func, model)
+    checks.shape(func, "input_size", input_size, (1, 1, 28, 28), none="the model's own input")
     if isinstance(model, str):
         from cnnlab import models  # imported late: measure reads models, not the reverse
 
         spec = models.get_spec(model)
         name, module = model, models.create(model)
         default = (batch, spec.in_channels, spec.input_size, spec.input_size)
-    elif isinstance(model, nn.Module):
-        name, module, default = type(model).__name__, model, _FMNIST_INPUT
     else:
-        raise TypeError(f"expected an nn.Module or a registry name (str), got {type(model).__name__}")
+        name, module, default = type(model).__name__, model, _FMNIST_INPUT
     size = tuple(int(s) for s in (default if input_size is None else input_size))
     return module, size, name
+
+
+def _check_model(func: str, model) -> None:
+    checks.instance(func, "model", model, (nn.Module, str), "a torch.nn.Module or a registry name",
+                    "'resnet18_fmnist'")
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -125,7 +133,8 @@ def summary(model: nn.Module | str, input_size: Sequence[int] | None = None, dep
     import torchinfo
     from torchinfo.model_statistics import ModelStatistics
 
-    module, size, _ = _resolve(model, input_size)
+    checks.non_negative_int("summary", "depth", depth, 2)
+    module, size, _ = _resolve(model, input_size, "summary")
     kw.setdefault("col_names", ("output_size", "num_params"))
     kw.setdefault("verbose", 0)
     kw.setdefault("mode", "eval")
@@ -186,7 +195,10 @@ def layer_shapes(model: nn.Module | str, input_size: Sequence[int] | None = None
         global_avg_pool  (1, 512, 1, 1)
         fc               (1, 10)
     """
-    module, size, _ = _resolve(model, input_size)
+    checks.flags("layer_shapes", verbose=verbose)
+    checks.instance("layer_shapes", "expand", expand, (list, tuple, set, frozenset),
+                    "a list of container names", "('features',)")
+    module, size, _ = _resolve(model, input_size, "layer_shapes")
     records: list[tuple[str, Any]] = []
     handles = []
     for name, child in _traced_children(module, expand):
@@ -219,7 +231,8 @@ def count_parameters(model: nn.Module | str, trainable_only: bool = False) -> in
         >>> count_parameters("resnet18_fmnist")
         11178378
     """
-    module = _resolve(model, None)[0]
+    checks.flags("count_parameters", trainable_only=trainable_only)
+    module = _resolve(model, None, "count_parameters")[0]
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -314,7 +327,7 @@ def flops(model: nn.Module | str, input_size: Sequence[int] | None = None) -> Fl
         >>> round(flops(torchvision.models.resnet18(), (1, 3, 224, 224)).gmacs, 3)
         1.814
     """
-    module, size, name = _resolve(model, input_size)
+    module, size, name = _resolve(model, input_size, "flops")
     root = type(module).__name__
     counter = FlopCounterMode(display=False)
     was_training = module.training
@@ -484,10 +497,19 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
         >>> r.images_per_s > 0 and r.steps == 2
         True
     """
-    if mode not in ("inference", "train"):
-        raise ValueError(f"mode must be 'inference' or 'train', got {mode!r}")
-    if steps < 1 or warmup < 0:
-        raise ValueError(f"need steps >= 1 and warmup >= 0, got steps={steps}, warmup={warmup}")
+    func = "benchmark"
+    _check_model(func, model)
+    checks.shape(func, "input_size", input_size, (1, 28, 28), ("(C, H, W)", "(N, C, H, W)"),
+                 none="the model's own input")
+    checks.positive_int(func, "batch_size", batch_size, 64, none="N of input_size, else 64")
+    checks.device(func, "device", device, none="$CNNLAB_DEVICE, else CUDA when present")
+    checks.one_of(func, "mode", mode, ("inference", "train"))
+    checks.positive_int(func, "steps", steps, 20)
+    checks.non_negative_int(func, "warmup", warmup, 5)
+    checks.flags(func, channels_last=channels_last)
+    checks.positive_float(func, "lr", lr, 0.01)
+    checks.one_of(func, "amp_dtype", amp_dtype, (torch.bfloat16, torch.float16),
+                  none="fp32 (no autocast)")
     if isinstance(model, str):
         from cnnlab import models
 
@@ -505,8 +527,6 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
     if len(input_size) == 4:
         batch_size = input_size[0] if batch_size is None else batch_size
         input_size = input_size[1:]
-    elif len(input_size) != 3:
-        raise ValueError(f"input_size must be (C, H, W) or (N, C, H, W), got {input_size}")
     batch_size = 64 if batch_size is None else int(batch_size)
 
     dev = default_device(device)

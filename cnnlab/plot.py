@@ -20,6 +20,11 @@ from typing import Sequence
 import matplotlib
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.axes import Axes
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.figure import Figure
+
+from cnnlab import checks
 
 __all__ = ["curves", "images", "feature_maps", "predictions", "confusion_matrix", "save_figure"]
 
@@ -30,7 +35,9 @@ _FILE_ONLY_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 def save_figure(fig, path: str | os.PathLike) -> Path:
     """Save ``fig`` to ``path`` atomically (a temporary file, then a rename): an
     interrupted save never leaves half a file where an older figure was."""
-    path = Path(path)
+    checks.instance("save_figure", "fig", fig, Figure, "a matplotlib Figure",
+                    "ax.figure")
+    path = _check_path("save_figure", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
@@ -41,6 +48,31 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _check_path(func: str, path) -> Path | None:
+    """``path`` where a figure can be saved, in a format matplotlib writes (nothing is created)."""
+    checked = checks.path(func, "path", path, "'figure.png'", write=True, none="no file")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if checked is not None and checked.suffix and checked.suffix[1:].lower() not in formats:
+        checks.refuse(func, "path", path, f"a file name ending in a format matplotlib writes "
+                      f"({', '.join('.' + f for f in sorted(formats))})", "'figure.png'")
+    return checked
+
+
+def _check_axis(func: str, ax, title, path) -> None:
+    """The arguments the one-axis plots share."""
+    checks.instance(func, "ax", ax, Axes, "a matplotlib Axes", "plt.subplots()[1]",
+                    none="a new figure")
+    checks.instance(func, "title", title, str, "a str", "'ResNet-18'", none="no title")
+    _check_path(func, path)
+
+
+def _check_figure(func: str, ncols, scale, path) -> None:
+    """The arguments the grids share."""
+    checks.positive_int(func, "ncols", ncols, 8)
+    checks.positive_float(func, "scale", scale, 1.3)
+    _check_path(func, path)
 
 
 def _deliver(fig, path: str | os.PathLike | None) -> None:
@@ -70,6 +102,14 @@ def curves(history, ax=None, title: str | None = None,
 
     >>> curves([quick, full], metric="train_loss")   # doctest: +SKIP
     """
+    from cnnlab.train import EpochStats, History
+    runs = history if isinstance(history, (list, tuple)) else [history]
+    for run in runs:
+        checks.instance("curves", "history", run, History,
+                        "a cnnlab.train.History or a list of them", "fit(...)")
+    checks.one_of("curves", "metric", metric, [f for f in EpochStats.__dataclass_fields__
+                                                if f not in ("epoch", "device")])
+    _check_axis("curves", ax, title, path)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     runs = history if isinstance(history, (list, tuple)) else None
@@ -98,6 +138,12 @@ def images(x: torch.Tensor, labels: Sequence[str] | None = None, ncols: int = 8,
     """A grid of images (``(N, H, W)`` or ``(N, C, H, W)``, any value range) with titles.
 
     ``path`` saves the figure there. Returns the figure."""
+    checks.tensor("images", "x", x, (3, 4), "shaped (N, H, W) or (N, C, H, W)",
+                  "torch.rand(8, 28, 28)")
+    if labels is not None and len(labels) < len(x):
+        checks.refuse("images", "labels", labels, f"one title for each of the {len(x)} images",
+                      none="no titles")
+    _check_figure("images", ncols, scale, path)
     x = x.detach().float().cpu()
     if x.dim() == 4:
         x = x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)
@@ -120,6 +166,10 @@ def images(x: torch.Tensor, labels: Sequence[str] | None = None, ncols: int = 8,
 def feature_maps(maps: torch.Tensor, n: int = 16, ncols: int = 8, scale: float = 1.1,
                  path: str | os.PathLike | None = None):
     """The first ``n`` channels of one feature map ``(C, H, W)`` (or ``(1, C, H, W)``)."""
+    checks.tensor("feature_maps", "maps", maps, (3, 4), "shaped (C, H, W) or (1, C, H, W)",
+                  "net[0](x)[0]")
+    checks.positive_int("feature_maps", "n", n, 16)
+    _check_figure("feature_maps", ncols, scale, path)
     maps = maps.detach().float().cpu()
     if maps.dim() == 4:
         maps = maps[0]
@@ -134,7 +184,16 @@ def predictions(preds, indices: Sequence[int] | torch.Tensor | None = None, ncol
 
     ``preds`` is a :class:`cnnlab.predictions.Predictions`; ``indices`` picks the images
     (default: the first ``ncols``), e.g. ``preds.mistakes(8)``. Returns the figure."""
-    idx = torch.as_tensor(list(range(ncols)) if indices is None else indices).long()
+    from cnnlab.predictions import Predictions
+    checks.instance("predictions", "preds", preds, Predictions,
+                    "a cnnlab.predictions.Predictions", "predictions.collect(net, data)")
+    _check_figure("predictions", ncols, scale, path)
+    idx = torch.as_tensor(list(range(min(ncols, len(preds)))) if indices is None else indices)
+    if idx.dim() != 1 or (idx.is_floating_point() and len(idx)) or not all(
+            0 <= i < len(preds) for i in idx.tolist()):
+        checks.refuse("predictions", "indices", indices, f"a list of image indices from 0 to "
+                      f"{len(preds) - 1}", "preds.mistakes(8)", none="the first ncols")
+    idx = idx.long()
     n = len(idx)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, max(1, min(n, ncols)),
@@ -160,6 +219,11 @@ def confusion_matrix(preds, normalize: bool = True, ax=None, title: str | None =
     """The confusion matrix of a :class:`cnnlab.predictions.Predictions`: rows are the
     true classes, columns the predicted ones; ``normalize`` shows each row's fractions
     (recall on the diagonal). Returns the axis."""
+    from cnnlab.predictions import Predictions
+    checks.instance("confusion_matrix", "preds", preds, Predictions,
+                    "a cnnlab.predictions.Predictions", "predictions.collect(net, data)")
+    checks.flags("confusion_matrix", normalize=normalize)
+    _check_axis("confusion_matrix", ax, title, path)
     cm = preds.confusion().float()
     if normalize:
         cm = cm / cm.sum(1, keepdim=True).clamp(min=1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnlab import checks
 from cnnlab.data import ImageData
 
 __all__ = ["Predictions", "collect"]
@@ -53,20 +54,24 @@ class Predictions:
 
     def mistakes(self, k: int = 8) -> torch.Tensor:
         """Indices of the ``k`` wrong predictions made with the highest confidence."""
+        checks.positive_int("Predictions.mistakes", "k", k, 8)
         wrong = (~self.correct).nonzero().squeeze(1)
         order = self.confidence[wrong].argsort(descending=True)
         return wrong[order[:k]]
 
     def sample(self, k: int = 8, seed: int = 0) -> torch.Tensor:
         """``k`` indices drawn at random (seeded), right and wrong alike."""
+        checks.positive_int("Predictions.sample", "k", k, 8)
+        checks.non_negative_int("Predictions.sample", "seed", seed, 0)
         g = torch.Generator().manual_seed(seed)
         return torch.randperm(len(self), generator=g)[:k]
 
     def most_confused(self, k: int = 3) -> list[tuple[str, str, int]]:
         """The ``k`` (true, predicted, count) pairs the model mixes up most often."""
+        checks.positive_int("Predictions.most_confused", "k", k, 3)
         cm = self.confusion().clone()
         cm.fill_diagonal_(0)
-        top = cm.flatten().topk(k)
+        top = cm.flatten().topk(min(k, cm.numel()))
         c = len(self.classes)
         return [(self.classes[i // c], self.classes[i % c], int(n))
                 for n, i in zip(top.values.tolist(), top.indices.tolist()) if n > 0]
@@ -77,6 +82,8 @@ def collect(model: nn.Module, data: ImageData, **kwargs) -> Predictions:
     :func:`cnnlab.train.class_probabilities`) and keep what it predicted."""
     from cnnlab.train import class_probabilities
 
+    checks.instance("collect", "data", data, ImageData, "a cnnlab.data.ImageData",
+                    "data.fashion_mnist()")  # the model and kwargs: class_probabilities checks them
     probs, labels = class_probabilities(model, data, **kwargs)
     confidence, predicted = probs.max(1)
     return Predictions(images=data.test.images.cpu(), labels=labels.cpu(),

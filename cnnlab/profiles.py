@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from cnnlab import dry_run, settings
+from cnnlab import checks, dry_run, settings
 
 __all__ = ["Profile", "PROFILE_NAMES", "get_profile", "choose_profile_name", "list_chapters",
            "d2l_recipe"]
@@ -139,6 +139,10 @@ def get_profile(chapter: str, name: str | None = None) -> Profile:
     """The :class:`Profile` of ``chapter`` (a name from :func:`list_chapters`, or the
     model a chapter trains, e.g. ``"resnet18_fmnist"``) under ``name``."""
     from cnnlab import chapters
+    checks.instance("get_profile", "chapter", chapter, str, "a chapter or model name (str)",
+                    "'resnet'")
+    checks.instance("get_profile", "name", name, str, "a profile name (str)", "'quick'",
+                    none="$CNNLAB_PROFILE, else full with CUDA and quick without")
     found = chapter if chapter in chapters.names() else chapters.chapter_of(chapter)
     if found is None or not chapters.profiles_of(found):
         known = [f"{c} (or the model it trains: "

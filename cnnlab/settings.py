@@ -35,6 +35,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cnnlab import checks
+
 __all__ = ["data_root", "cache_home", "offline", "device", "amp", "profile", "dry_run", "progress",
            "rank", "world_size", "local_rank", "runs_file", "weights_path", "images_dir"]
 
@@ -45,8 +47,11 @@ def _get(name: str) -> str | None:
 
 
 def data_root() -> Path | None:
-    """``$CNNLAB_DATA``, if set."""
+    """``$CNNLAB_DATA``, if set: a folder (an existing file is an error)."""
     value = _get("CNNLAB_DATA")
+    if value and Path(value).expanduser().is_file():
+        raise checks.env_error("CNNLAB_DATA", "a folder that holds FashionMNIST/raw/ (or the "
+                               "four .gz files), not a file; e.g. CNNLAB_DATA=~/data")
     return Path(value).expanduser() if value else None
 
 
@@ -57,12 +62,20 @@ def cache_home() -> Path:
 
 def offline() -> bool:
     """Whether ``$CNNLAB_OFFLINE`` forbids downloads."""
-    return (_get("CNNLAB_OFFLINE") or "").lower() in {"1", "true", "yes"}
+    return _flag("CNNLAB_OFFLINE", "never download")
 
 
 def device() -> str | None:
-    """``$CNNLAB_DEVICE``, if set."""
-    return _get("CNNLAB_DEVICE")
+    """``$CNNLAB_DEVICE``, if set: a device name torch knows and this machine has."""
+    value = _get("CNNLAB_DEVICE")
+    if value is None:
+        return None
+    problem = checks.device_problem(value)
+    if problem:
+        raise checks.env_error("CNNLAB_DEVICE", f"a device this machine has, such as cpu, cuda or "
+                               f"cuda:1, or unset it for CUDA when present, else the CPU "
+                               f"({problem})")
+    return value
 
 
 def amp() -> bool | None:
@@ -71,8 +84,8 @@ def amp() -> bool | None:
     if value is None:
         return None
     if value.lower() not in ("0", "1", "false", "true", "off", "on"):
-        raise ValueError(f"CNNLAB_AMP={os.environ['CNNLAB_AMP']!r}: use 1 (mixed precision "
-                         f"where the device supports it) or 0 (fp32 everywhere).")
+        raise checks.env_error("CNNLAB_AMP", checks.options(
+            {"1": "mixed precision where the device supports it", "0": "fp32 everywhere"}))
     return value.lower() in ("1", "true", "on")
 
 
@@ -89,7 +102,7 @@ def _flag(name: str, meaning: str) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name}={os.environ[name]!r}: use 1 ({meaning}) or 0 (the default).")
+    raise checks.env_error(name, checks.options({"1": meaning, "0": "the default"}))
 
 
 def dry_run() -> bool:
@@ -97,30 +110,56 @@ def dry_run() -> bool:
     return _flag("CNNLAB_DRY_RUN", "a dry run: 2 steps of 1 epoch per fit")
 
 
+_PROGRESS = {"auto": "a progress bar, widgets in Jupyter: the default",
+             "text": "a plain-text bar on stderr", "off": "none"}
+
+
 def progress() -> str:
     """``$CNNLAB_PROGRESS``: ``auto`` (default), ``text`` or ``off``."""
-    return _get("CNNLAB_PROGRESS") or "auto"
+    value = (_get("CNNLAB_PROGRESS") or "auto").lower()
+    if value not in _PROGRESS:
+        raise checks.env_error("CNNLAB_PROGRESS", checks.options(_PROGRESS))
+    return value
+
+
+def _whole(name: str, default: int, minimum: int, meaning: str) -> int:
+    """A whole-number variable that ``torchrun`` sets; anything else is an error."""
+    value = _get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise checks.env_error(name, f"a whole number ≥ {minimum} ({meaning}; torchrun sets "
+                                     f"it), or unset it for a plain run")
+    return number
 
 
 def rank() -> int:
     """This process's rank under ``torchrun`` (0 in a plain run)."""
-    return int(_get("RANK") or 0)
+    return _whole("RANK", 0, 0, "this process's rank")
 
 
 def world_size() -> int:
     """The number of processes under ``torchrun`` (1 in a plain run)."""
-    return int(_get("WORLD_SIZE") or 1)
+    return _whole("WORLD_SIZE", 1, 1, "the number of processes")
 
 
 def local_rank() -> int:
     """This process's rank on its machine under ``torchrun``."""
-    return int(_get("LOCAL_RANK") or 0)
+    return _whole("LOCAL_RANK", 0, 0, "this process's rank on its machine")
 
 
 def runs_file() -> Path:
     """``$CNNLAB_RUNS``, else ``cnnlab-runs.json`` in the working folder (a notebook's own
     folder under Jupyter and nbmake, so the chapters of one part share it)."""
-    return Path(_get("CNNLAB_RUNS") or "cnnlab-runs.json").expanduser().absolute()
+    path = Path(_get("CNNLAB_RUNS") or "cnnlab-runs.json").expanduser().absolute()
+    if path.is_dir():
+        raise checks.env_error("CNNLAB_RUNS", f"the JSON file to record runs in, not a folder; "
+                                              f"e.g. CNNLAB_RUNS={path / 'cnnlab-runs.json'}")
+    return path
 
 
 def weights_path() -> Path | None:

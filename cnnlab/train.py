@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from cnnlab import distributed, dry_run, settings
+from cnnlab import checks, distributed, dry_run, settings
 from cnnlab.checkpoint import (CheckpointError, load_parameters, model_name, restore_checkpoint,
                                save_checkpoint, save_parameters, unwrap)
 from cnnlab.data import Batches, ImageData
@@ -116,6 +116,7 @@ class History:
 def make_optimizer(params, name: str | Callable, lr: float, weight_decay: float = 0.0,
                    momentum: float = 0.9) -> torch.optim.Optimizer:
     """``"adam"``, ``"adamw"``, ``"sgd"`` (with momentum) or a callable ``params -> optimizer``."""
+    _check_optimizer_settings("make_optimizer", lr, weight_decay, momentum)
     if callable(name):
         return name(params)
     if name == "adam":
@@ -126,6 +127,12 @@ def make_optimizer(params, name: str | Callable, lr: float, weight_decay: float 
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
                                nesterov=momentum > 0)
     raise ValueError(f"Unknown optimizer {name!r}: use 'adam', 'adamw', 'sgd' or a callable.")
+
+
+def _check_optimizer_settings(func: str, lr, weight_decay, momentum) -> None:
+    checks.positive_float(func, "lr", lr, 1e-3)
+    checks.non_negative_float(func, "weight_decay", weight_decay, 5e-4)
+    checks.fraction(func, "momentum", momentum, 0.9)
 
 
 def _make_scheduler(optimizer, schedule: str | None, lr: float, total_steps: int,
@@ -155,11 +162,22 @@ def _loss(outputs, y: torch.Tensor, criterion) -> tuple[torch.Tensor, torch.Tens
 
 
 def _batches_of(data: ImageData | Batches, split: str) -> Batches:
-    if isinstance(data, Batches):
-        return data
-    if isinstance(data, ImageData):
-        return getattr(data, split)
-    raise TypeError(f"expected cnnlab.data.ImageData or Batches, got {type(data).__name__}")
+    return data if isinstance(data, Batches) else getattr(data, split)
+
+
+_DATA_EXAMPLE = "data.fashion_mnist()"
+
+
+def _check_scoring(func: str, model, data, device, tta_flip, channels_last, amp) -> None:
+    """The arguments :func:`class_probabilities`, :func:`predict` and :func:`evaluate` share."""
+    checks.instance(func, "model", model, nn.Module, "a torch.nn.Module",
+                    "models.create('lenet_bn')")
+    checks.instance(func, "data", data, (ImageData, Batches),
+                    "cnnlab.data.ImageData or Batches", _DATA_EXAMPLE)
+    checks.device(func, "device", device, none="the model's own device")
+    checks.flags(func, tta_flip=tta_flip)
+    checks.boolean(func, "channels_last", channels_last, none="the device's best choice")
+    checks.boolean(func, "amp", amp, none="the device's best choice")
 
 
 class _Progress:
@@ -203,6 +221,7 @@ def class_probabilities(model: nn.Module, data: ImageData | Batches,
     so a reloaded model computes exactly like the trained one did in ``fit``.
     ``tta_flip`` averages with the mirror image (clothes are left-right symmetric).
     """
+    _check_scoring("class_probabilities", model, data, device, tta_flip, channels_last, amp)
     batches = _batches_of(data, "test")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     batches = batches.to(device) if batches.device != device else batches
@@ -236,6 +255,7 @@ def predict(model: nn.Module, data: ImageData | Batches, device: str | torch.dev
             amp: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes and true labels for the test split (or the given batches);
     see :func:`class_probabilities` for the arguments."""
+    _check_scoring("predict", model, data, device, tta_flip, channels_last, amp)
     probs, labels = class_probabilities(model, data, device, tta_flip, channels_last, amp)
     return probs.argmax(1) if len(probs) else labels, labels
 
@@ -254,6 +274,7 @@ def evaluate(model: nn.Module, data: ImageData | Batches, device: str | torch.de
     Under ``torchrun`` each process scores its shard and the counts are summed.
     See :func:`predict` for the arguments.
     """
+    _check_scoring("evaluate", model, data, device, tta_flip, channels_last, amp)
     preds, labels = predict(model, data, device, tta_flip, channels_last, amp)
     counts = torch.stack([(preds == labels).sum(), torch.tensor(len(labels), device=preds.device)])
     distributed.all_reduce_sum(counts)
@@ -320,6 +341,7 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
     schedule, EMA, the NaN check, multi-process sums, checkpoints) is a helper of
     :class:`_Run`, set up by :func:`_start`.
     """
+    _check_fit(**locals())  # every argument, before anything is trained or written
     if seed is not None:
         seed_everything(seed, deterministic)
     epochs = dry_run.epochs(epochs)  # 1 in a dry run (whose passes stop after 2 batches)
@@ -359,6 +381,31 @@ def fit(model: nn.Module, data: ImageData, epochs: int, *, lr: float = 1e-3,
         run.bar.close()
     run.finish()
     return run.history
+
+
+def _check_fit(model, data, epochs, *, lr, optimizer, weight_decay, momentum, schedule,
+               warmup_epochs, label_smoothing, ema, tta_flip, device, amp, channels_last, compile,
+               checkpoint, resume, seed, deterministic, progress, on_epoch_end) -> None:
+    """Refuse a bad argument of :func:`fit` with a message that says what to pass instead.
+    ``optimizer`` and ``schedule`` are checked where they are used (before any step)."""
+    checks.instance("fit", "model", model, nn.Module, "a torch.nn.Module",
+                    "models.create('lenet_bn')")
+    checks.instance("fit", "data", data, ImageData, "a cnnlab.data.ImageData", _DATA_EXAMPLE)
+    checks.positive_int("fit", "epochs", epochs, 3)
+    _check_optimizer_settings("fit", lr, weight_decay, momentum)
+    checks.non_negative_float("fit", "warmup_epochs", warmup_epochs, 1)
+    checks.fraction("fit", "label_smoothing", label_smoothing, 0.1)
+    checks.fraction("fit", "ema", ema, 0.999, zero=False, none="no weight averaging")
+    checks.device("fit", "device", device, none="$CNNLAB_DEVICE, else CUDA when present")
+    checks.boolean("fit", "amp", amp, none="the device's best choice")
+    checks.boolean("fit", "channels_last", channels_last, none="the device's best choice")
+    checks.flags("fit", tta_flip=tta_flip, compile=compile, deterministic=deterministic,
+                 progress=progress)
+    checks.path("fit", "checkpoint", checkpoint, "'runs/checkpoint.pt'", write=True,
+                none="no checkpoint")
+    checks.path("fit", "resume", resume, "'runs/checkpoint.pt'", none="a fresh start")
+    checks.non_negative_int("fit", "seed", seed, 0, none="no seeding")
+    checks.function("fit", "on_epoch_end", on_epoch_end, "print", none="nothing")
 
 
 # --------------------------------------------------------------------------- the loop's helpers

@@ -93,6 +93,9 @@ def test_help(command, capsys):
     (["train", "lenet_bn", "--epochs", "0"], "expected a positive whole number"),
     (["train", "lenet_bn", "--lr", "nan"], "expected a positive number"),
     (["fly"], "invalid choice: 'fly'"),
+    (["train", "lenet_bn", "--seed", "-1"], "argument --seed: expected a whole number ≥ 0, got '-1'"),
+    (["bench", "lenet_bn", "--device", "gpu"],
+     "argument --device: invalid device 'gpu' (torch knows no such device): use cpu, cuda"),
 ])
 def test_bad_arguments_exit_2(argv, words, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -112,6 +115,17 @@ def test_bad_arguments_exit_2(argv, words, capsys):
 def test_package_errors_exit_2_with_one_line(argv, words, capsys, tmp_path):
     assert cli.main([*argv, "--out", str(tmp_path)] if argv[0] == "train" else argv) == 2
     assert words in one_line_error(capsys.readouterr().err)
+
+
+def test_unknown_family_and_an_out_that_is_a_file_exit_2(capsys, tmp_path):
+    assert cli.main(["list", "--family", "resnets"]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert "list_models(family='resnets'): family must be one of" in line and "'resnet'" in line
+    a_file = tmp_path / "run"
+    a_file.write_text("notes")
+    assert cli.main(["train", "lenet_bn", "--out", str(a_file)]) == 2
+    assert f"--out {a_file} is a file; name a folder" in one_line_error(capsys.readouterr().err)
+    assert a_file.read_text() == "notes"
 
 
 def test_missing_data_offline(capsys, tmp_path, monkeypatch):

@@ -208,7 +208,7 @@ def test_benchmark_runs_on_the_default_device(monkeypatch):
 def test_benchmark_rejects_bad_arguments():
     with pytest.raises(ValueError, match="mode must be"):
         ins.benchmark(_Counting(), (1, 8, 8), mode="eval")
-    with pytest.raises(ValueError, match="steps >= 1"):
+    with pytest.raises(ValueError, match=r"benchmark\(steps=0\): steps must be a whole number ≥ 1"):
         ins.benchmark(_Counting(), (1, 8, 8), steps=0)
     with pytest.raises(ValueError, match="input_size must be"):
         ins.benchmark(_Counting(), (8, 8))

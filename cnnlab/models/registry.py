@@ -23,6 +23,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from cnnlab import checks
+
 __all__ = ["ModelSpec", "register", "create", "list_models", "get_spec", "UnknownModelError"]
 
 
@@ -101,11 +103,15 @@ def register(
 
 def list_models(family: str | None = None) -> list[str]:
     """Sorted registry names, optionally only those of one ``family``."""
+    if family is not None:
+        families = sorted({s.family for s in _REGISTRY.values()})
+        checks.one_of("list_models", "family", family, families, none="every family")
     return sorted(n for n, s in _REGISTRY.items() if family is None or s.family == family)
 
 
 def get_spec(name: str) -> ModelSpec:
     """The :class:`ModelSpec` for ``name``; unknown names list the closest known ones."""
+    checks.instance("get_spec", "name", name, str, "a model name (str)", "'resnet18'")
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -138,6 +144,10 @@ def create(name: str, num_classes: int | None = None, in_channels: int | None = 
     The returned module carries ``model.input_spec`` (an :class:`InputSpec`) and
     validates every input against it before its first layer runs.
     """
+    checks.instance("create", "name", name, str, "a model name (str)", "'resnet18'")
+    checks.positive_int("create", "num_classes", num_classes, 10, none="the model's own")
+    checks.positive_int("create", "in_channels", in_channels, 1, none="the model's own")
+    checks.non_negative_int("create", "seed", seed, 0, none="no seeding")
     spec = get_spec(name)
     if seed is not None:
         from cnnlab.seeding import seed_everything

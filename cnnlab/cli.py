@@ -228,8 +228,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{world_size} × {data.train.batch_size} = {world_size * data.train.batch_size} "
             f"images (the learning rate is not rescaled).")
 
+    model_kwargs = profile.model_kwargs if chapter is not None else {}
     model = models.create(args.model, num_classes=FASHION_MNIST_CLASSES,
-                          in_channels=FASHION_MNIST_CHANNELS, seed=args.seed)
+                          in_channels=FASHION_MNIST_CHANNELS, seed=args.seed, **model_kwargs)
     n_params = sum(p.numel() for p in model.parameters())
     say(f"Model: {args.model}, {n_params:,} parameters.")
     if resume is not None:

@@ -55,6 +55,7 @@ class Profile:
     source: str = ""
     reason: str = ""
     extra: dict = field(default_factory=dict)
+    model_kwargs: dict = field(default_factory=dict)
 
     def data(self, **overrides: Any):
         """The chapter's Fashion-MNIST batches under this profile."""
@@ -71,6 +72,21 @@ class Profile:
                       label_smoothing=self.label_smoothing, **self.extra)
         return {**kwargs, **overrides}
 
+    def create_model(self, seed: int | None = None, **overrides: Any):
+        """The profile's network: ``models.create(model, seed=seed, **model_kwargs)``.
+
+        ``model_kwargs`` are the builder's arguments a profile changes (e.g. a quick
+        profile's narrower widths); the description prints them.
+        """
+        from cnnlab import models
+        return models.create(self.model, seed=seed, **{**self.model_kwargs, **overrides})
+
+    def model_description(self) -> str:
+        """``model`` with the builder arguments this profile passes, e.g. ``vgg11_fmnist(pool=2)``."""
+        if not self.model_kwargs:
+            return self.model
+        return f"{self.model}({', '.join(f'{k}={v!r}' for k, v in self.model_kwargs.items())})"
+
     def replace(self, **changes: Any) -> "Profile":
         return replace(self, **changes)
 
@@ -82,7 +98,8 @@ class Profile:
         side = self.resize or 28
         sched = f", {self.schedule} schedule" if self.schedule else ""
         text = (f"Profile '{self.name}' for chapter '{self.chapter}' ({self.reason}): "
-                f"{self.model}, {images}, {tests}, {side}×{side} px, {self.epochs} epochs, "
+                f"{self.model_description()}, {images}, {tests}, {side}×{side} px, "
+                f"{self.epochs} epochs, "
                 f"batch {self.batch_size}, {self.optimizer} lr {self.lr:g}{sched}.")
         return f"{text} {dry_run.NOTICE}." if dry_run.enabled() else text
 

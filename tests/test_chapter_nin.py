@@ -38,6 +38,24 @@ def test_small_nin_heads_share_the_body_and_differ_only_in_the_head():
         nin.small_nin("mlp")
 
 
+def test_small_nin_has_a_7x7_map_to_pool_and_batch_norm():
+    net = nin.small_nin("gap")
+    assert net[:4](torch.zeros(1, 1, 28, 28)).shape[-2:] == (7, 7)  # GAP averages 49 positions
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in nin.small_nin("gap", bn=False).modules())
+    assert isinstance(net[4], torch.nn.Dropout)  # dropout before the head, as in the paper
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in models.create("nin").modules())
+
+
+def test_head_verdict_expects_the_same_accuracy():
+    gap, fc = nin.HEADS
+    v = nin.head_verdict({gap: [0.80, 0.82, 0.81], fc: [0.81, 0.80, 0.82]})
+    assert v.word == "agrees" and v.expect == "same"
+    v = nin.head_verdict({gap: [0.20, 0.21, 0.20], fc: [0.77, 0.78, 0.76]})
+    assert v.word == "contradicts"
+    assert len(nin.SEEDS) >= 3 and len(nin.LRS) >= 2 and nin.SWEEP_SEED not in nin.SEEDS
+
+
 def test_experiment_budget_is_smaller_than_the_quick_profile():
     quick = nin.PROFILES["quick"]
     e = nin.EXPERIMENT

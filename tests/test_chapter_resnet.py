@@ -45,3 +45,23 @@ def test_plain_resnet18_trains_one_step():
     loss = torch.nn.functional.cross_entropy(net(x), y)
     loss.backward()
     assert torch.isfinite(loss) and net[0].weight.grad.abs().sum() > 0
+
+
+def test_width_keeps_the_layout_and_the_default_is_the_articles():
+    assert measure.count_parameters(residual.resnet18_fmnist()) == \
+        measure.count_parameters(models.create("resnet18_fmnist"))
+    narrow, plain = residual.resnet18_fmnist(width=16), residual.plain_resnet18(width=16)
+    assert narrow.fc[1].in_features == 128
+    x = torch.randn(2, 1, 28, 28)
+    assert narrow(x).shape == plain(x).shape == (2, 10)
+    assert [type(m) for m in narrow.modules()].count(residual.Residual) == 8
+
+
+def test_shortcut_verdict_expects_a_lower_training_loss_with_shortcuts():
+    v = residual.shortcut_verdict({"residual (ResNet-18)": [0.50, 0.52, 0.49],
+                                   "plain (no shortcuts)": [0.70, 0.75, 0.72]})
+    assert v.word == "agrees" and v.difference.mean < 0
+    v = residual.shortcut_verdict({"residual (ResNet-18)": [0.90, 0.95, 0.92],
+                                   "plain (no shortcuts)": [0.50, 0.52, 0.49]})
+    assert v.word == "contradicts"
+    assert len(residual.SEEDS) >= 3

@@ -42,3 +42,46 @@ def test_quick_profile_fits_the_model():
     quick = profiles.get_profile("vgg", "quick")
     assert quick.model == "vgg11_fmnist"
     assert quick.resize >= models.get_spec("vgg11_fmnist").min_size
+    # no 1×1 collapse: the classifier reads the map five halvings leave, as it is
+    net = quick.create_model(seed=0)
+    last = net[:5](torch.zeros(1, 1, quick.resize, quick.resize)).shape[-1]
+    assert last == quick.model_kwargs["pool"] > 1
+    # the experiment's head reads its 1×1 map directly too
+    side = vgg.EXPERIMENT["resize"]
+    assert side // 32 == vgg.EXPERIMENT_MODEL["pool"]
+
+
+def test_kaiming_init_keeps_the_deep_variant_alive():
+    """With d2l's Xavier init the 16-layer variant's logits start near zero (it never
+    left ln 10); with Kaiming init they have a usable scale."""
+    arch = vgg.VARIANTS["deeper, narrower"]
+    x = torch.randn(8, 1, 32, 32)
+    torch.manual_seed(0)
+    xavier = vgg.vgg11_fmnist(conv_arch=arch, pool=1, hidden=256, init="xavier").eval()
+    torch.manual_seed(0)
+    kaiming = vgg.vgg11_fmnist(conv_arch=arch, pool=1, hidden=256, init="kaiming").eval()
+    with torch.no_grad():
+        assert kaiming(x).std() > 10 * xavier(x).std()
+    for m in kaiming.modules():
+        if isinstance(m, nn.Conv2d):
+            assert torch.equal(m.bias, torch.zeros_like(m.bias))
+    try:
+        vgg.vgg11_fmnist(init="orthogonal")
+    except ValueError as e:
+        assert "kaiming" in str(e)
+    else:
+        raise AssertionError("an unknown init must fail")
+
+
+def test_default_builder_is_still_d2ls_network():
+    assert measure.count_parameters(vgg.vgg11_fmnist()) == 43_093_322
+
+
+def test_depth_verdict_reads_deeper_minus_shallower():
+    v = vgg.depth_verdict({"deeper, narrower": [0.80, 0.82, 0.81],
+                           "shallower, wider": [0.76, 0.77, 0.78], "VGG-11": [0.0] * 3})
+    assert v.word == "agrees" and round(v.difference.mean, 3) == 0.04
+    v = vgg.depth_verdict({"deeper, narrower": [0.10, 0.10, 0.10],
+                           "shallower, wider": [0.76, 0.77, 0.78]})
+    assert v.word == "contradicts"
+    assert len(vgg.SEEDS) >= 3

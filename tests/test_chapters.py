@@ -119,3 +119,35 @@ def test_full_profiles_are_d2ls_printed_recipe():
         assert (full.lr, full.batch_size, full.epochs, full.resize or 28) == (
             d2l["lr"], d2l["batch_size"], d2l["epochs"], d2l["resize"]), chapter
         assert full.train_per_class is None and full.test_per_class is None, chapter
+
+
+# --------------------------------------------------------------------------- experiments over seeds
+
+def test_train_over_seeds_pairs_arms_by_seed_and_scores_on_the_larger_split():
+    from torch import nn
+
+    from cnnlab.chapters._common import experiment_data, scores, train_over_seeds
+
+    setup = dict(resize=None, train_per_class=3, test_per_class=1, score_per_class=4,
+                 batch_size=10, epochs=1, lr=1e-3, optimizer="adam")
+    data, score, fit = experiment_data(profiles.get_profile("resnet", "quick"), setup)
+    assert len(score.labels) == 40 and len(data.test.labels) == 10
+    assert fit == dict(epochs=1, lr=1e-3, optimizer="adam")
+
+    def build(seed):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    runs = train_over_seeds({"a": build, "b": (build, dict(lr=0.0))}, data, [0, 1],
+                            score_data=score, **fit)
+    assert [h.seed for h in runs["a"]] == [0, 1] and runs["b"][0].label == "b"
+    accuracy = scores(runs)
+    assert set(accuracy) == {"a", "b"} and all(0 <= v <= 1 for v in accuracy["a"])
+    assert all(v * 40 == round(v * 40) for v in accuracy["b"])  # scored on the 40 images
+
+
+def test_a_profile_builds_its_model_with_its_arguments():
+    quick = profiles.get_profile("vgg", "quick")
+    assert quick.model_kwargs and quick.model_description().startswith("vgg11_fmnist(")
+    a, b = quick.create_model(seed=3), quick.create_model(seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert profiles.get_profile("resnet", "quick").model_description() == "resnet18_fmnist"

@@ -249,7 +249,7 @@ def init_variance(model: nn.Module | str) -> float:
         >>> round(init_variance(nn.Conv2d(64, 64, 3)), 1)
         0.3
     """
-    module = _resolve(model, None)[0]
+    module = _resolve(model, None, "init_variance")[0]
     convs = [m.weight for m in module.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))]
     if not convs:
         raise ValueError(f"{type(module).__name__} has no convolution")

@@ -23,7 +23,7 @@ DRY_RUN   := _dry-run
 UNIT := tests cnnlab --doctest-modules --ignore=tests/site --ignore=tests/seed_code \
 	--ignore=tests/ddp_worker.py
 # The oldest releases the package is tested with (make test-floor; pyproject.toml's floors).
-FLOOR := torch==2.13.0 torchvision==0.28.0 numpy==1.24.4 matplotlib==3.7.0 tqdm==4.66.0 \
+FLOOR := torch==2.13.0 torchvision==0.28.0 numpy==1.24.4 matplotlib==3.9.0 tqdm==4.66.0 \
 	torchinfo==1.8.0
 FLOOR_VENV := .venv-floor
 # torch and torchvision from one source: a local folder of torch's CPU builds (pip's

@@ -137,7 +137,7 @@ def test_train_over_seeds_pairs_arms_by_seed_and_scores_on_the_larger_split():
     def build(seed):
         torch.manual_seed(seed)
         return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
-    runs = train_over_seeds({"a": build, "b": (build, dict(lr=0.0))}, data, [0, 1],
+    runs = train_over_seeds({"a": build, "b": (build, dict(lr=1e-2))}, data, [0, 1],
                             score_data=score, **fit)
     assert [h.seed for h in runs["a"]] == [0, 1] and runs["b"][0].label == "b"
     accuracy = scores(runs)

@@ -73,9 +73,9 @@ def test_precision_names():
 
 def test_benchmark_runs_and_reports_the_precision_it_used():
     fp32 = measure.benchmark("lenet_bn", (1, 28, 28), batch_size=4, device="cpu", mode="train",
-                             steps=1, warmup=1)
+                             steps=1, warmup=2)
     bf16 = measure.benchmark("lenet_bn", (1, 28, 28), batch_size=4, device="cpu", mode="train",
-                             steps=1, warmup=1, amp_dtype=torch.bfloat16)
+                             steps=1, warmup=2, amp_dtype=torch.bfloat16)
     assert (fp32.precision, bf16.precision) == ("fp32", "bf16 autocast")
     assert "bf16 autocast" in str(bf16)
     # Under autocast the activations are bf16: the live-tensor peak shrinks.

@@ -78,10 +78,11 @@ class Recipe:
 
     >>> Recipe({"label_smoothing": 0.1}).profile(PROFILES["full"]).label_smoothing
     0.1
-    >>> Recipe({"lr_max": 0.1})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: Recipe changes unknown profile field(s) lr_max; ...
+    >>> try:
+    ...     Recipe({"lr_max": 0.1})
+    ... except ValueError as error:
+    ...     print(error)  # doctest: +ELLIPSIS
+    Recipe changes unknown profile field(s) lr_max; ...
     """
 
     changes: Mapping[str, Any] = field(default_factory=dict)

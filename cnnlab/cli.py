@@ -1,4 +1,4 @@
-"""The command line: ``cnnlab list | summary | train | bench`` (also ``python -m cnnlab``).
+"""The command line: ``cnnlab list | summary | train | record | bench`` (also ``python -m cnnlab``).
 
 A thin face over the package: every subcommand calls the same functions the
 chapters call (:func:`cnnlab.models.create`, :mod:`cnnlab.profiles`,
@@ -11,6 +11,8 @@ Examples::
     cnnlab summary resnet18_fmnist --input 1x28x28
     cnnlab train resnet18_fmnist --profile quick --out runs/r18
     cnnlab train resnet18_fmnist --profile quick --out runs/r18 --resume   # after an interrupt
+    cnnlab record resnet                     # the chapter's reference run, recorded
+    cnnlab record resnet --profile full --seed 1   # on a GPU: d2l's recipe, seed 1
     cnnlab bench resnet18 --input 3x224x224 --batch-size 32
     torchrun --nproc-per-node=gpu -m cnnlab train resnet18_fmnist --profile full
 
@@ -257,6 +259,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from cnnlab import record
+
+    if args.dry_run:
+        os.environ["CNNLAB_DRY_RUN"] = "1"
+    if args.work is not None and Path(args.work).is_file():
+        raise CLIError(f"--work {args.work} is a file; name a folder for the run's checkpoint")
+    rec = record.record(args.chapter, args.profile, args.seed, work=args.work, into=args.into,
+                        device=args.device, progress=not args.quiet,
+                        command=f"cnnlab record {args.chapter} --profile {args.profile} "
+                                f"--seed {args.seed}")
+    print(f"{rec['chapter']} ({rec['profile']}, seed {rec['seed']}): test accuracy "
+          f"{rec['test_acc']:.4f} after {rec['epochs']} epochs, {rec['wall_seconds']:,.0f} s on "
+          f"{rec['device']}. Wrote {rec['path']}.")
+    return 0
+
+
 # --------------------------------------------------------------------------- the parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,6 +373,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check the whole path in seconds: 1 epoch of 2 steps, 2 test batches "
                         "(as CNNLAB_DRY_RUN=1; see cnnlab.dry_run)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "record", help="train a chapter's profile and record the result with its provenance",
+        description="Train CHAPTER's profile (default: reference, all of Fashion-MNIST) with "
+                    "one seed and write its record (history, accuracy, seconds, device, CPU, "
+                    "precision, torch, commit, date) to cnnlab/recorded/PROFILE/"
+                    "CHAPTER-seedSEED.json. A checkpoint is written to the work folder after "
+                    "every epoch; run the same command again to continue an interrupted run.",
+        epilog="Example: cnnlab record resnet; on a GPU: cnnlab record resnet --profile full "
+               "--seed 1")
+    p.add_argument("chapter", metavar="CHAPTER",
+                   help="a chapter with profiles (e.g. alexnet, resnet; see cnnlab.profiles)")
+    p.add_argument("--profile", default="reference", metavar="NAME",
+                   help="reference (default), full or quick")
+    p.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed of init, data order and subset (0)")
+    p.add_argument("--device", type=_device,
+                   help="cpu, cuda, cuda:1... (default: CUDA when present)")
+    p.add_argument("--work", metavar="DIR",
+                   help="folder for the checkpoint (default: runs/record/PROFILE/CHAPTER-seedSEED)")
+    p.add_argument("--into", metavar="DIR",
+                   help="folder for the record (default: the package's recorded/PROFILE/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the whole path in seconds (as CNNLAB_DRY_RUN=1); the record "
+                        "goes to the work folder, never among the shipped records")
+    p.set_defaults(func=cmd_record)
     return parser
 
 

@@ -24,6 +24,7 @@ Under autocast, BatchNorm, softmax and the loss still run in fp32.
 from __future__ import annotations
 
 import functools
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ import torch
 
 from cnnlab import settings
 
-__all__ = ["default_device", "DeviceSettings", "settings_for", "cpu_flags", "cpu_has_native_bf16",
+__all__ = ["default_device", "DeviceSettings", "settings_for", "cpu_flags", "cpu_has_native_bf16", "cpu_name", "cpu_kind",
            "amp_dtype_for", "precision_name"]
 
 
@@ -73,6 +74,25 @@ def cpu_flags() -> frozenset[str]:
         if line.startswith("flags"):
             return frozenset(line.partition(":")[2].split())
     return frozenset()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_name() -> str:
+    """This CPU's model name (``/proc/cpuinfo``), else what :mod:`platform` knows."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def cpu_kind() -> str:
+    """``"native bf16 (…)"`` or ``"no native bf16"``: the split that sets a CPU's speed here."""
+    native = sorted(cpu_flags() & NATIVE_BF16_FLAGS)
+    return f"native bf16 ({', '.join(native)})" if native else "no native bf16"
 
 
 def cpu_has_native_bf16() -> bool:

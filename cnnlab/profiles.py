@@ -24,9 +24,17 @@ import torch
 from cnnlab import checks, dry_run, settings
 
 __all__ = ["Profile", "PROFILE_NAMES", "get_profile", "choose_profile_name", "list_chapters",
-           "d2l_recipe"]
+           "d2l_recipe", "reference_recipe", "REFERENCE_RECIPE"]
 
-PROFILE_NAMES = ("full", "quick")
+PROFILE_NAMES = ("full", "quick", "reference")
+
+# The reference profile's recipe, the same for every modern-CNN chapter so the seven
+# records are comparable: all of Fashion-MNIST, the same epochs, batch and optimiser.
+# Adam with a one-cycle schedule (Smith & Topin 2017, arXiv:1708.07120) and label
+# smoothing 0.1 (Szegedy et al. 2016, arXiv:1512.00567); no augmentation, which would
+# slow three epochs down more than it helps them.
+REFERENCE_RECIPE = dict(epochs=3, batch_size=128, lr=1e-3, optimizer="adam",
+                        schedule="onecycle", label_smoothing=0.1)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,7 @@ class Profile:
                  else "all 10,000 test images")
         side = self.resize or 28
         sched = f", {self.schedule} schedule" if self.schedule else ""
+        sched += f", label smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
         text = (f"Profile '{self.name}' for chapter '{self.chapter}' ({self.reason}): "
                 f"{self.model_description()}, {images}, {tests}, {side}×{side} px, "
                 f"{self.epochs} epochs, "
@@ -126,6 +135,29 @@ def d2l_recipe(model: str, published: dict[str, Any]) -> Profile:
                    source=(f"{published['source']}: SGD without momentum, lr {published['lr']:g}, "
                            f"batch {published['batch_size']}, {published['epochs']} epochs, "
                            f"{side}×{side}"))
+
+
+def reference_recipe(model: str, resize: int | None, last_map: int,
+                     model_kwargs: dict | None = None, note: str = "") -> Profile:
+    """The ``reference`` profile of a modern-CNN chapter: :data:`REFERENCE_RECIPE` on all
+    60,000 training and 10,000 test images, at ``resize`` px, where the network's last
+    map is ``last_map``×``last_map`` (no mechanism runs on a collapsed 1×1 map).
+
+    ``model_kwargs`` narrow a network so three epochs fit a 2-core CPU in minutes;
+    ``note`` says why. ``cnnlab record CHAPTER`` trains it and records the result.
+
+    >>> p = reference_recipe("nin", 112, 2, dict(ratio=2))
+    >>> p.epochs, p.train_per_class, p.schedule, p.label_smoothing
+    (3, None, 'onecycle', 0.1)
+    """
+    side = resize or 28
+    r = REFERENCE_RECIPE
+    source = (f"ours, the same for all seven networks: all of Fashion-MNIST at {side}×{side} px "
+              f"(last map {last_map}×{last_map}), {r['epochs']} epochs, batch {r['batch_size']}, "
+              f"Adam + one-cycle to lr {r['lr']:g}, label smoothing {r['label_smoothing']:g}")
+    return Profile(model=model, resize=resize, model_kwargs=dict(model_kwargs or {}),
+                   extra={}, source=source + (f"; {note}" if note else ""),
+                   **{k: v for k, v in r.items()})
 
 
 def list_chapters() -> list[str]:
@@ -167,4 +199,8 @@ def get_profile(chapter: str, name: str | None = None) -> Profile:
                  for c in list_chapters()]
         raise ValueError(f"Unknown chapter {chapter!r}; known: {'; '.join(known)}.")
     name, reason = choose_profile_name(name)
-    return chapters.profiles_of(found)[name].replace(chapter=found, name=name, reason=reason)
+    available = chapters.profiles_of(found)
+    if name not in available:
+        raise ValueError(f"Chapter {found!r} has no {name!r} profile ({reason}); its profiles: "
+                         f"{', '.join(available)}.")
+    return available[name].replace(chapter=found, name=name, reason=reason)

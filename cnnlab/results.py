@@ -4,9 +4,12 @@
   the record (chapter, profile, data, accuracy, time, device, precision, date) goes to
   :func:`cnnlab.settings.runs_file` (``cnnlab-runs.json`` beside the notebooks),
   replacing that chapter's earlier record for the same profile.
-- **Recorded full-profile runs** (on a GPU): ``cnnlab/recorded/full_profiles.json``,
-  shipped with the package, one record per run with device, date, commit and command;
-  :func:`full_profile_runs` reads them.
+- **Recorded runs at scale**: ``cnnlab/recorded/<profile>/<chapter>-seed<seed>.json``,
+  shipped with the package and written by ``cnnlab record CHAPTER`` (:mod:`cnnlab.record`):
+  each chapter's ``reference`` profile on all of Fashion-MNIST, and ``full`` profiles
+  where a GPU ran them, one record per run with its history and provenance;
+  :func:`recorded_runs` reads them, :func:`stale_records` finds those whose chapter's
+  profile has changed since.
 - **d2l's published accuracies**: each chapter module's ``D2L_PUBLISHED``
   (:func:`d2l_published`).
 """
@@ -26,7 +29,8 @@ import torch
 
 from cnnlab import dry_run, settings
 
-__all__ = ["record_run", "runs", "full_profile_runs", "d2l_published"]
+__all__ = ["record_run", "runs", "recorded_runs", "stale_records", "d2l_published",
+           "write_json"]
 
 
 def record_run(profile, history, path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -47,7 +51,7 @@ def record_run(profile, history, path: str | os.PathLike | None = None) -> dict[
     path = Path(path) if path is not None else settings.runs_file()
     records = [r for r in runs(path)
                if (r["chapter"], r["profile"]) != (record["chapter"], record["profile"])]
-    _write_json(path, records + [record])
+    write_json(path, records + [record])
     return record
 
 
@@ -57,10 +61,47 @@ def runs(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf8")) if path.is_file() else []
 
 
-def full_profile_runs() -> list[dict[str, Any]]:
-    """The full-profile runs recorded on a GPU and shipped with the package."""
-    text = resources.files("cnnlab").joinpath("recorded/full_profiles.json").read_text("utf8")
-    return json.loads(text)
+def recorded_runs(profile: str | None = "reference", chapter: str | None = None,
+                  folder: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """The records shipped in ``cnnlab/recorded/`` (or ``folder``), by chapter and seed.
+
+    ``profile`` and ``chapter`` select (None: all). Each record is the dict
+    :func:`cnnlab.record.record` wrote, plus ``"path"``, the file it came from.
+
+    >>> {r["profile"] for r in recorded_runs(None)} <= {"full", "quick", "reference"}
+    True
+    """
+    root = Path(folder) if folder is not None else Path(str(resources.files("cnnlab") / "recorded"))
+    found = []
+    for file in sorted(root.glob("*/*.json")):
+        record = json.loads(file.read_text("utf8"))
+        if (profile in (None, record["profile"])) and (chapter in (None, record["chapter"])):
+            found.append({**record, "path": str(file)})
+    return found
+
+
+def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
+    """Why each record that no longer matches its chapter's profile is stale (empty when
+    all match): the profile's settings changed, or the profile is gone."""
+    from cnnlab import profiles
+    from cnnlab.record import settings_of
+    problems = []
+    for r in recorded_runs(None) if records is None else records:
+        try:
+            now = settings_of(profiles.get_profile(r["chapter"], r["profile"]))
+        except ValueError as error:
+            problems.append(f"{r.get('path', r['chapter'])}: {error}")
+            continue
+        changed = sorted(k for k in set(now) | set(r["settings"])
+                         if now.get(k) != r["settings"].get(k))
+        if changed:
+            problems.append(f"{r.get('path', r['chapter'])}: the {r['profile']!r} profile's "
+                            f"{', '.join(changed)} changed since it ran ("
+                            + "; ".join(f"{k}: {r['settings'].get(k)!r} → {now.get(k)!r}"
+                                        for k in changed)
+                            + f"); re-run `cnnlab record {r['chapter']} --profile "
+                              f"{r['profile']} --seed {r['seed']}`")
+    return problems
 
 
 def d2l_published(chapter: str) -> dict[str, Any] | None:
@@ -69,8 +110,10 @@ def d2l_published(chapter: str) -> dict[str, Any] | None:
     return getattr(chapters.module(chapter), "D2L_PUBLISHED", None)
 
 
-def _write_json(path: Path, value: Any) -> None:
-    """Write atomically: a reader never sees half a file, an older file survives a crash."""
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """Write ``value`` as JSON atomically: a reader never sees half a file, an older file
+    survives a crash."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

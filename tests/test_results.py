@@ -29,11 +29,30 @@ def test_runs_of_a_missing_file_are_none(tmp_path):
     assert results.runs(tmp_path / "absent.json") == []
 
 
-def test_the_shipped_full_profile_records_are_a_list():
-    runs = results.full_profile_runs()
-    assert isinstance(runs, list)
-    for run in runs:  # every record says where and how it was measured
-        assert {"chapter", "device", "date", "commit", "command", "test_acc"} <= set(run)
+def test_every_shipped_record_says_what_ran_where_and_how():
+    for run in results.recorded_runs(None):
+        assert {"chapter", "profile", "seed", "settings", "history", "test_acc", "device",
+                "cpu", "cpu_kind", "torch", "commit", "date", "command", "segments"} <= set(run)
+        assert "dry_run" not in run, run["path"]
+        assert len(run["history"]) == run["epochs"] == run["settings"]["epochs"], run["path"]
+        assert run["test_acc"] == round(run["history"][-1]["test_acc"], 4)
+
+
+def test_shipped_records_match_their_chapters_profiles():
+    assert results.stale_records() == []
+
+
+def test_a_record_whose_profile_changed_is_stale():
+    from cnnlab.record import settings_of
+    settings = settings_of(profiles.get_profile("batchnorm", "reference"))
+    fresh = {"chapter": "batchnorm", "profile": "reference", "seed": 0, "settings": settings}
+    assert results.stale_records([fresh]) == []
+    old = {**fresh, "settings": {**settings, "epochs": 99}}
+    [problem] = results.stale_records([old])
+    assert "epochs: 99 → 3" in problem and "cnnlab record batchnorm --profile reference" in problem
+    gone = {**fresh, "chapter": "degradation"}
+    [problem] = results.stale_records([gone])
+    assert "no 'reference' profile" in problem
 
 
 def test_every_chapter_states_d2ls_published_result():

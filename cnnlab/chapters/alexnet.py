@@ -39,7 +39,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe
+from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
 
 __all__ = ["alexnet_fmnist", "with_activation", "last_map_side", "PROFILES", "EXPERIMENT",
            "SEEDS", "activation_experiment", "activation_verdict"]
@@ -63,6 +63,8 @@ FULL = d2l_recipe("alexnet_fmnist", D2L_PUBLISHED)
 QUICK_MODEL = dict(ratio=4, hidden=1024, pool=2)
 PROFILES = {
     "full": FULL,
+    "reference": reference_recipe("alexnet_fmnist", 112, 2, QUICK_MODEL,
+                                  "the quick network: a quarter of d2l's widths"),
     "quick": Profile(model="alexnet_fmnist", model_kwargs=QUICK_MODEL, epochs=3, batch_size=64,
                      lr=1e-3, optimizer="adam", schedule="onecycle", resize=112,
                      train_per_class=200, test_per_class=100,

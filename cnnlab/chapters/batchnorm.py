@@ -41,7 +41,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import d2l_recipe
+from cnnlab.profiles import d2l_recipe, reference_recipe
 
 __all__ = ["lenet", "lenet_bn", "batch_norm", "PROFILES"]
 
@@ -57,6 +57,7 @@ D2L_PUBLISHED = dict(test_acc=0.837, resize=28, lr=1.0, batch_size=256, epochs=1
 FULL = d2l_recipe("lenet_bn", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
+    "reference": reference_recipe("lenet_bn", None, 4),
     "quick": FULL.replace(epochs=5, train_per_class=2000, test_per_class=500),
 }
 

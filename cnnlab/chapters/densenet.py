@@ -38,7 +38,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import d2l_recipe
+from cnnlab.profiles import d2l_recipe, reference_recipe
 
 __all__ = ["conv_block", "DenseBlock", "transition_block", "densenet_fmnist", "channel_growth",
            "PROFILES"]
@@ -55,6 +55,7 @@ D2L_PUBLISHED = dict(test_acc=0.821, resize=96, lr=0.1, batch_size=256, epochs=1
 FULL = d2l_recipe("densenet_fmnist", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
+    "reference": reference_recipe("densenet_fmnist", 64, 2),
     "quick": FULL.replace(epochs=3, batch_size=128, lr=1e-3, optimizer="adam", resize=32,
                           train_per_class=300, test_per_class=100),
 }

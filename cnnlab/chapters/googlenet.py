@@ -35,7 +35,7 @@ from torch.nn import functional as F
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe
+from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
 
 __all__ = ["Inception", "googlenet_fmnist", "BRANCHES", "branches_of", "inception_inputs",
            "branch_table", "format_branch_table", "plot_branch_table", "PROFILES"]
@@ -53,6 +53,8 @@ BENCHMARK_INPUTS = [("googlenet_fmnist", 64, 64)]
 FULL = d2l_recipe("googlenet_fmnist", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
+    "reference": reference_recipe("googlenet_fmnist", 64, 2, dict(ratio=2),
+                                  "half of d2l's widths in every branch"),
     "quick": Profile(model="googlenet_fmnist", epochs=3, batch_size=64, lr=1e-3,
                      optimizer="adam", schedule="onecycle", resize=None, train_per_class=500,
                      test_per_class=100,
@@ -96,35 +98,45 @@ class Inception(nn.Module):
 @register("googlenet_fmnist", family="googlenet", num_classes=10, in_channels=1, input_size=96,
           min_size=1, paper="Szegedy et al. 2014, arXiv:1409.4842; d2l §8.4",
           description="d2l's GoogLeNet for 96×96 Fashion-MNIST: no BN, no aux heads, true 5×5")
-def googlenet_fmnist(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+def googlenet_fmnist(num_classes: int = 10, in_channels: int = 1, ratio: int = 1) -> nn.Sequential:
     """d2l §8.4's GoogLeNet as ``Sequential(b1, b2, b3, b4, b5, fc)``: 5,977,530 parameters.
+
+    ``ratio`` divides every layer's channels (as d2l's ``ratio`` does for VGG); the
+    branch proportions of each Inception block stay the paper's. The reference profile
+    trains ``ratio=2`` so 60,000 images at 64×64 px fit a CPU budget.
 
     >>> googlenet_fmnist()(torch.zeros(2, 1, 96, 96)).shape
     torch.Size([2, 10])
+    >>> sum(p.numel() for p in googlenet_fmnist(ratio=2).parameters())
+    1499554
     """
+    def w(*channels):  # the channels of one layer or branch, divided by ratio
+        out = tuple(c // ratio for c in channels)
+        return out if len(out) > 1 else out[0]
+
     b1 = nn.Sequential(
-        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3), nn.ReLU(),
+        nn.Conv2d(in_channels, w(64), kernel_size=7, stride=2, padding=3), nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
     b2 = nn.Sequential(
-        nn.Conv2d(64, 64, kernel_size=1), nn.ReLU(),
-        nn.Conv2d(64, 192, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(w(64), w(64), kernel_size=1), nn.ReLU(),
+        nn.Conv2d(w(64), w(192), kernel_size=3, padding=1), nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
     b3 = nn.Sequential(
-        Inception(192, 64, (96, 128), (16, 32), 32),         # 3a → 256 channels
-        Inception(256, 128, (128, 192), (32, 96), 64),       # 3b → 480
+        Inception(w(192), w(64), w(96, 128), w(16, 32), w(32)),          # 3a → 256 channels
+        Inception(w(256), w(128), w(128, 192), w(32, 96), w(64)),        # 3b → 480
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
     b4 = nn.Sequential(
-        Inception(480, 192, (96, 208), (16, 48), 64),        # 4a → 512
-        Inception(512, 160, (112, 224), (24, 64), 64),       # 4b → 512
-        Inception(512, 128, (128, 256), (24, 64), 64),       # 4c → 512
-        Inception(512, 112, (144, 288), (32, 64), 64),       # 4d → 528
-        Inception(528, 256, (160, 320), (32, 128), 128),     # 4e → 832
+        Inception(w(480), w(192), w(96, 208), w(16, 48), w(64)),         # 4a → 512
+        Inception(w(512), w(160), w(112, 224), w(24, 64), w(64)),        # 4b → 512
+        Inception(w(512), w(128), w(128, 256), w(24, 64), w(64)),        # 4c → 512
+        Inception(w(512), w(112), w(144, 288), w(32, 64), w(64)),        # 4d → 528
+        Inception(w(528), w(256), w(160, 320), w(32, 128), w(128)),      # 4e → 832
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
     b5 = nn.Sequential(
-        Inception(832, 256, (160, 320), (32, 128), 128),     # 5a → 832
-        Inception(832, 384, (192, 384), (48, 128), 128),     # 5b → 1024
+        Inception(w(832), w(256), w(160, 320), w(32, 128), w(128)),      # 5a → 832
+        Inception(w(832), w(384), w(192, 384), w(48, 128), w(128)),      # 5b → 1024
         nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
-    net = nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(1024, num_classes))
+    net = nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(w(1024), num_classes))
     net.apply(init_cnn)  # d2l's Xavier-uniform initialization
     return net
 

@@ -38,7 +38,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe
+from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
 
 __all__ = ["nin_block", "nin", "nin_with_fc_head", "small_nin", "head_variants", "HEADS",
            "head_experiment", "head_verdict", "PROFILES", "EXPERIMENT", "LRS", "SEEDS"]
@@ -63,6 +63,7 @@ BENCHMARK_INPUTS = [("nin", 96, 64)]
 FULL = d2l_recipe("nin", D2L_PUBLISHED)
 PROFILES = {
     "full": FULL,
+    "reference": reference_recipe("nin", 112, 2, dict(ratio=2), "half of d2l's widths"),
     "quick": Profile(model="nin", epochs=3, batch_size=32, lr=1e-3, optimizer="adam",
                      schedule="onecycle", resize=67, train_per_class=200, test_per_class=100,
                      source="ours: d2l's network at 67×67 (last map 1×1) on a subset, "
@@ -107,23 +108,28 @@ def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int
 @register("nin", family="nin", num_classes=10, in_channels=1, input_size=224, min_size=67,
           paper="Lin, Chen, Yan 2013, arXiv:1312.4400; d2l §8.3",
           description="Network in Network as in d2l: mlpconv blocks, global average pooling, no fc")
-def nin(num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> nn.Sequential:
+def nin(num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5,
+        ratio: int = 1) -> nn.Sequential:
     """d2l's NiN; works for any channel/class count (e.g. 3 channels, 1000 classes).
+
+    ``ratio`` divides every block's width (96, 256, 384), as d2l's ``ratio`` does for
+    VGG: the reference profile trains ``ratio=2`` so 60,000 images fit a CPU budget.
 
     >>> import torch
     >>> nin(num_classes=1000, in_channels=3)(torch.zeros(1, 3, 224, 224)).shape
     torch.Size([1, 1000])
     """
+    c1, c2, c3 = (96 // ratio, 256 // ratio, 384 // ratio)
     net = nn.Sequential(
-        nin_block(in_channels, 96, kernel_size=11, stride=4, padding=0),
+        nin_block(in_channels, c1, kernel_size=11, stride=4, padding=0),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nin_block(96, 256, kernel_size=5, stride=1, padding=2),
+        nin_block(c1, c2, kernel_size=5, stride=1, padding=2),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nin_block(256, 384, kernel_size=3, stride=1, padding=1),
+        nin_block(c2, c3, kernel_size=3, stride=1, padding=1),
         nn.MaxPool2d(kernel_size=3, stride=2),
         nn.Dropout(dropout),
         # The classifier is a NiN block with one output channel per class ...
-        nin_block(384, num_classes, kernel_size=3, stride=1, padding=1),
+        nin_block(c3, num_classes, kernel_size=3, stride=1, padding=1),
         # ... whose maps are averaged into scores: no fully connected layer.
         nn.AdaptiveAvgPool2d((1, 1)),
         nn.Flatten(),

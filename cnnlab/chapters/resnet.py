@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile
+from cnnlab.profiles import Profile, reference_recipe
 
 __all__ = ["Residual", "resnet_block", "GlobalAvgPool2d", "resnet18_fmnist", "PlainBlock",
            "plain_resnet18", "PROFILES", "EXPERIMENT", "EXPERIMENT_WIDTH", "SEEDS",
@@ -54,6 +54,8 @@ FULL = Profile(model="resnet18_fmnist", epochs=2, batch_size=256, lr=1e-3, optim
                source='"残差网络(ResNet)" (Adam, lr 0.001, batch 256, 2 epochs, 28×28)')
 PROFILES = {
     "full": FULL,
+    "reference": reference_recipe("resnet18_fmnist", 64, 2, dict(width=32),
+                                  "half of the article's widths (32 to 256 channels)"),
     "quick": FULL.replace(epochs=3, batch_size=128, train_per_class=200, test_per_class=100,
                           source=FULL.source + "; quick: batch 128 on a subset"),
 }

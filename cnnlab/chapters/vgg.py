@@ -36,7 +36,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn, init_kaiming
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe
+from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
 
 __all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist", "PROFILES", "VARIANTS", "EXPERIMENT",
            "EXPERIMENT_MODEL", "SEEDS", "TRAINED", "BENCH_SIDE", "BENCH_BATCH", "conv_layers",
@@ -63,6 +63,8 @@ FULL = d2l_recipe("vgg11_fmnist", D2L_PUBLISHED)
 QUICK_MODEL = dict(pool=2, hidden=1024)
 PROFILES = {
     "full": FULL,
+    "reference": reference_recipe("vgg11_fmnist", 64, 2, QUICK_MODEL,
+                                  "the quick network: d2l's blocks with a 1,024-unit head"),
     "quick": Profile(model="vgg11_fmnist", model_kwargs=QUICK_MODEL, epochs=3, batch_size=64,
                      lr=1e-3, optimizer="adam", schedule="onecycle", resize=64,
                      train_per_class=150, test_per_class=100,

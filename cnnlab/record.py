@@ -1,0 +1,146 @@
+"""Train a chapter's profile once and record the result with its provenance.
+
+``cnnlab record CHAPTER`` (or :func:`record`) trains the chapter's ``reference``
+profile (any profile with ``--profile``), seeded, and writes one JSON record to
+``cnnlab/recorded/<profile>/<chapter>-seed<seed>.json``, shipped with the package:
+
+- what ran: the chapter, the profile's settings (:func:`settings_of`), the seed;
+- what came out: the per-epoch history, the final test accuracy, the seconds;
+- where and how: device and precision, the CPU's name and kind, threads, torch,
+  the commit of the code, the date, the command.
+
+A run writes a checkpoint after every epoch in its work folder
+(``runs/record/<profile>/<chapter>-seed<seed>/``) and continues from it when run
+again, so a run longer than one session resumes in the next; each stretch is listed
+in the record's ``segments``. A record no longer matches when its chapter's profile
+changes (:func:`cnnlab.results.stale_records`): the tests fail until it is re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cnnlab import checks, device as cdevice, dry_run, models, profiles, results, train
+from cnnlab.profiles import Profile
+
+__all__ = ["record", "settings_of", "record_path", "work_folder", "commit", "RECORDED"]
+
+#: The package folder the records ship in.
+RECORDED = Path(str(resources.files("cnnlab").joinpath("recorded")))
+
+# The Profile fields that decide what a run computes (not its chapter, name or prose).
+_SETTINGS = ("model", "model_kwargs", "epochs", "batch_size", "lr", "optimizer", "resize",
+             "train_per_class", "test_per_class", "augment", "schedule", "weight_decay",
+             "label_smoothing", "extra")
+
+
+def settings_of(profile: Profile) -> dict[str, Any]:
+    """The settings of ``profile`` that decide the run, as JSON would store them.
+
+    >>> settings_of(profiles.get_profile("batchnorm", "reference"))["epochs"]
+    3
+    """
+    return json.loads(json.dumps({k: getattr(profile, k) for k in _SETTINGS}))
+
+
+def record_path(chapter: str, profile: str, seed: int, into: str | os.PathLike | None = None
+                ) -> Path:
+    """Where the record of ``chapter`` under ``profile`` with ``seed`` goes."""
+    return Path(into if into is not None else RECORDED / profile) / f"{chapter}-seed{seed}.json"
+
+
+def work_folder(chapter: str, profile: str, seed: int) -> Path:
+    """The folder for the run's checkpoint: ``runs/record/<profile>/<chapter>-seed<seed>``."""
+    return Path("runs") / "record" / profile / f"{chapter}-seed{seed}"
+
+
+def commit() -> str | None:
+    """The git commit of the package's source (``+dirty`` with uncommitted changes),
+    or None outside a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                str(here)], cwd=here, capture_output=True, text=True,
+                               timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def record(chapter: str, profile: str = "reference", seed: int = 0, *,
+           work: str | os.PathLike | None = None, into: str | os.PathLike | None = None,
+           device: str | None = None, progress: bool = True,
+           command: str | None = None) -> dict[str, Any]:
+    """Train ``chapter``'s ``profile`` with ``seed`` and write its record; returns it.
+
+    Continues from ``work``'s checkpoint when one is there (``work`` defaults to
+    :func:`work_folder`). ``into`` is the folder for the record (default: the package's
+    ``recorded/<profile>/``; a dry run, ``CNNLAB_DRY_RUN=1``, writes into ``work``,
+    never among the shipped records).
+    """
+    checks.instance("record", "chapter", chapter, str, "a chapter name (str)", "'resnet'")
+    checks.non_negative_int("record", "seed", seed, 0)
+    chosen = profiles.get_profile(chapter, profile)
+    chapter = chosen.chapter
+    work = Path(work) if work is not None else work_folder(chapter, chosen.name, seed)
+    if dry_run.enabled() and into is None:
+        into = work
+    out = record_path(chapter, chosen.name, seed, into)
+    checkpoint = work / "checkpoint.pt"
+    segments_file = work / "segments.json"
+    resume = checkpoint if checkpoint.is_file() else None
+    segments = (json.loads(segments_file.read_text("utf8"))
+                if resume is not None and segments_file.is_file() else [])
+
+    data = chosen.data(seed=seed)
+    model = chosen.create_model(seed=seed)
+    started = time.perf_counter()
+    segment = {"started": _now(), "cpu": cdevice.cpu_name(), "cpu_kind": cdevice.cpu_kind(),
+               "threads": torch.get_num_threads(), "commit": commit()}
+
+    def keep_segment(stats) -> None:  # after each checkpoint: the stretch so far
+        segment.setdefault("first_epoch", stats.epoch)
+        segment.update(last_epoch=stats.epoch, ended=_now(), seconds=round(time.perf_counter() - started, 1),
+                       device=stats.device)
+        results.write_json(segments_file, segments + [segment])
+
+    history = train.fit(model, data, device=device, checkpoint=checkpoint, resume=resume,
+                        seed=seed, progress=progress, on_epoch_end=keep_segment,
+                        **chosen.fit_kwargs())
+    segments = segments + [segment]
+    last = history[-1]
+    rec = {
+        "chapter": chapter, "profile": chosen.name, "seed": seed,
+        "settings": settings_of(chosen), "description": chosen.describe(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "test_acc": round(last.test_acc, 4), "epochs": len(history),
+        "train_seconds": round(history.total_seconds, 1),
+        "wall_seconds": round(sum(s.get("seconds", 0.0) for s in segments), 1),
+        "device": last.device, "cpu": cdevice.cpu_name(), "cpu_kind": cdevice.cpu_kind(),
+        "torch": torch.__version__, "commit": commit(), "date": _now(),
+        "command": command or shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "segments": segments, "history": history.to_list(),
+    }
+    if dry_run.enabled():
+        rec["dry_run"] = True
+    results.write_json(out, rec)
+    rec["path"] = str(out)
+    return rec
+

@@ -1,0 +1,62 @@
+"""``cnnlab record``: a chapter's profile trained, recorded with provenance, resumable."""
+
+import json
+
+import pytest
+
+from cnnlab import cli, record, results
+
+
+@pytest.fixture
+def dry(monkeypatch):
+    monkeypatch.setenv("CNNLAB_DRY_RUN", "1")
+
+
+def test_record_writes_the_run_with_its_provenance_and_resumes(dry, tmp_path):
+    work, into = tmp_path / "work", tmp_path / "records"
+    rec = record.record("batchnorm", "reference", seed=1, work=work, into=into, progress=False)
+    path = into / "batchnorm-seed1.json"
+    assert rec["path"] == str(path)
+    stored = json.loads(path.read_text())
+    assert stored["chapter"] == "batchnorm" and stored["profile"] == "reference"
+    assert stored["seed"] == 1 and stored["dry_run"] is True
+    assert stored["settings"]["model"] == "lenet_bn" and stored["settings"]["epochs"] == 3
+    assert stored["parameters"] == 44_878  # d2l's BNLeNet
+    assert stored["cpu"] and stored["cpu_kind"] and stored["torch"] and stored["date"]
+    assert stored["device"].startswith("cpu")
+    assert len(stored["history"]) == stored["epochs"] == 1  # dry: one epoch
+    assert (work / "checkpoint.pt").is_file()
+    # Run again: it continues from the checkpoint and lists both stretches.
+    again = record.record("batchnorm", "reference", seed=1, work=work, into=into, progress=False)
+    assert len(again["segments"]) == 2
+    assert again["history"] == stored["history"]  # nothing left to train: the same epoch
+
+
+def test_a_dry_run_never_writes_among_the_shipped_records(dry, tmp_path):
+    rec = record.record("batchnorm", "reference", seed=7, work=tmp_path, progress=False)
+    assert rec["path"] == str(tmp_path / "batchnorm-seed7.json")
+    assert not record.record_path("batchnorm", "reference", 7).exists()
+    assert all(r["seed"] != 7 for r in results.recorded_runs())
+
+
+def test_the_record_command_reports_the_run(dry, tmp_path, capsys):
+    status = cli.main(["record", "batchnorm", "--seed", "2", "--work", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "batchnorm (reference, seed 2): test accuracy" in out
+    stored = json.loads((tmp_path / "batchnorm-seed2.json").read_text())
+    assert stored["command"] == "cnnlab record batchnorm --profile reference --seed 2"
+
+
+def test_record_refuses_a_chapter_without_that_profile(tmp_path, capsys):
+    assert cli.main(["record", "degradation", "--work", str(tmp_path)]) == 2
+    assert "has no 'reference' profile" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="Unknown chapter 'lenet'"):
+        record.record("lenet", work=tmp_path)
+
+
+def test_settings_of_holds_what_decides_the_run():
+    from cnnlab import profiles
+    settings = record.settings_of(profiles.get_profile("nin", "reference"))
+    assert settings["model_kwargs"] == {"ratio": 2} and settings["resize"] == 112
+    assert "source" not in settings and "chapter" not in settings

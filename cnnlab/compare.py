@@ -8,8 +8,10 @@ Three kinds of numbers, each from where it can be checked:
   chapter's ``quick`` profile trains at (the smallest it trains well at).
 - **Fashion-MNIST accuracy**, from recorded runs only (:func:`accuracies`): this
   build's runs, which the chapter notebooks write with :func:`cnnlab.results.record_run`,
-  and the full-profile GPU runs shipped in ``cnnlab/recorded/full_profiles.json``.
-  A chapter without a record is reported as "not run in this build", never guessed.
+  and the runs shipped in ``cnnlab/recorded/`` (``cnnlab record CHAPTER``): every
+  network's ``reference`` run, the same recipe on all of Fashion-MNIST, which
+  :func:`rank` orders, and ``full`` runs where a GPU ran d2l's recipes.
+  A chapter without a record is reported as such, never guessed.
 - **ImageNet top-1** of the corresponding torchvision architecture, read from its
   weights' metadata (:func:`imagenet_reference`, offline): torchvision's 1000-class
   ImageNet models, not our Fashion-MNIST variants.
@@ -32,7 +34,8 @@ from cnnlab.table import Table
 
 __all__ = ["Network", "NETWORKS", "networks", "input_side", "Cost", "measure_costs",
            "accuracies", "imagenet_reference", "Table", "cost_table", "accuracy_table",
-           "imagenet_table", "plot_costs", "plot_accuracy_vs_flops", "NOT_RUN"]
+           "imagenet_table", "plot_costs", "NOT_RUN", "Ranked",
+           "rank", "ranking_table", "plot_ranking"]
 
 NOT_RUN = "not run in this build"
 
@@ -173,14 +176,14 @@ def accuracies(nets: Sequence[Network] | None = None,
     Returns ``{chapter: {"quick": record or None, "full": record or None}}``: "quick" is
     this build's run (``runs``, default :func:`cnnlab.results.runs`, any profile other
     than "full"), "full" the latest full-profile run (``full_runs``, default
-    :func:`cnnlab.results.full_profile_runs`, plus any "full" record of this build).
+    ``cnnlab.results.recorded_runs("full")``, plus any "full" record of this build).
     A record is used only if it trained the network's model.
 
     >>> accuracies(networks()[:1], runs=[], full_runs=[])
     {'alexnet': {'quick': None, 'full': None}}
     """
     runs = list(results.runs() if runs is None else runs)
-    full_runs = list(results.full_profile_runs() if full_runs is None else full_runs)
+    full_runs = list(results.recorded_runs("full") if full_runs is None else full_runs)
     out: dict[str, dict[str, dict[str, Any] | None]] = {}
     for net in networks() if nets is None else nets:
         mine = [r for r in runs if r.get("chapter") == net.chapter and r.get("model") == net.model]
@@ -249,6 +252,8 @@ def accuracy_table(nets: Sequence[Network], accs: dict[str, dict[str, Any]]) -> 
         rec = accs.get(net.chapter, {})
         quick, full = rec.get("quick"), rec.get("full")
         d2l = results.d2l_published(net.chapter)
+        if full is not None and "settings" in full:  # a shipped record: flatten what we show
+            full = {**full, "train_images": 60_000, "resize": full["settings"]["resize"] or 28}
         rows.append([net.title,
                      _describe_run(quick) if quick else NOT_RUN,
                      _describe_run(full) if full else "none recorded",
@@ -295,37 +300,102 @@ def plot_costs(costs: Sequence[Cost], path=None):
     return fig
 
 
-def plot_accuracy_vs_flops(costs: Sequence[Cost], accs: dict[str, dict[str, Any]],
-                           path=None):
-    """Left: this build's Fashion-MNIST test accuracy against GFLOPs per image at the
-    run's resolution (networks without a run are left out, and named in the title).
-    Right: torchvision's ImageNet top-1 against its GMACs at 224×224. Returns the figure."""
+@dataclass
+class Ranked:
+    """One network's recorded reference runs (:func:`rank`).
+
+    Attributes:
+        network: the network. records: its reference records, one per seed.
+        accuracy: test accuracy, mean ± standard error over the seeds
+            (:class:`cnnlab.stats.Estimate`; one seed has no error).
+        side: input side of the runs. params: parameters of the network as trained.
+        gflops: GFLOPs of one image's forward pass at ``side``.
+        minutes: wall minutes of one run (mean over seeds). device: where they ran.
+    """
+
+    network: Network
+    records: list
+    accuracy: Any
+    side: int
+    params: int
+    gflops: float
+    minutes: float
+    device: str
+
+
+def rank(nets: Sequence[Network] | None = None,
+         records: Sequence[dict[str, Any]] | None = None) -> tuple[list[Ranked], list[Network]]:
+    """The networks with reference records, best mean test accuracy first, and those
+    without one. ``records`` default to ``cnnlab.results.recorded_runs("reference")``.
+
+    >>> ranked, missing = rank(networks()[:1], records=[])
+    >>> ranked, [n.title for n in missing]
+    ([], ['AlexNet'])
+    """
+    from cnnlab.stats import Estimate
+    records = list(results.recorded_runs("reference") if records is None else records)
+    ranked, missing = [], []
+    for net in networks() if nets is None else nets:
+        mine = [r for r in records
+                if r["chapter"] == net.chapter and r["settings"]["model"] == net.model]
+        if not mine:
+            missing.append(net)
+            continue
+        s = mine[0]["settings"]
+        side = s["resize"] or 28
+        module = models.create(s["model"], **s["model_kwargs"])
+        ranked.append(Ranked(
+            net, mine, Estimate.of([r["test_acc"] for r in mine]), side,
+            measure.count_parameters(module), measure.flops(module, (1, 1, side, side)).gflops,
+            sum(r["wall_seconds"] for r in mine) / len(mine) / 60, mine[0]["device"]))
+    ranked.sort(key=lambda r: -r.accuracy.mean)
+    return ranked, missing
+
+
+def ranking_table(ranked: Sequence[Ranked]) -> Table:
+    """The ranking as a table: place, network as trained, input, parameters, GFLOPs,
+    reference accuracy, wall minutes and device, and d2l's published accuracy."""
+    rows = []
+    for place, r in enumerate(ranked, 1):
+        s = r.records[0]["settings"]
+        kwargs = ", ".join(f"{k}={v}" for k, v in s["model_kwargs"].items())
+        d2l = results.d2l_published(r.network.chapter)
+        rows.append([place, r.network.title + (f" ({kwargs})" if kwargs else ""),
+                     f"{r.side}×{r.side}", f"{r.params:,}", f"{r.gflops:.3f}",
+                     str(r.accuracy), f"{r.minutes:.1f}", r.device,
+                     f"{d2l['test_acc']:.3f}" if d2l else "—"])
+    return Table(["#", "network (as trained)", "input", "parameters", "GFLOPs / image",
+                  "reference test accuracy", "minutes", "device", "d2l, published"], rows)
+
+
+def plot_ranking(ranked: Sequence[Ranked], path=None):
+    """The reference accuracy against GFLOPs per image (left) and against the wall
+    minutes of the run (middle), one point per network; right, for comparison,
+    torchvision's ImageNet models of the same families, top-1 against multiply-adds
+    (from their weights' metadata). Returns the figure."""
     import matplotlib.pyplot as plt
     from cnnlab.plot import _deliver
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    missing = []
-    for c in costs:
-        run = accs.get(c.network.chapter, {}).get("quick")
-        if run is None:
-            missing.append(c.network.title)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, x_of, label in ((axes[0], lambda r: r.gflops, "GFLOPs per image (at the run's input)"),
+                            (axes[1], lambda r: r.minutes, "wall minutes of the run")):
+        for r in ranked:
+            ax.scatter(x_of(r), r.accuracy.mean, s=40)
+            ax.annotate(f"{r.network.title} ({r.side} px)", (x_of(r), r.accuracy.mean),
+                        textcoords="offset points", xytext=(5, 3), fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("Fashion-MNIST test accuracy")
+        ax.grid(alpha=0.3)
+    devices = sorted({r.device for r in ranked})
+    axes[0].set_title("reference runs: accuracy against work", fontsize=10)
+    axes[1].set_title(f"reference runs: accuracy against time\n({', '.join(devices)})",
+                      fontsize=10)
+    right = axes[2]
+    for net in networks():
+        if net.imagenet is None:
             continue
-        side = run.get("resize", c.side)
-        gflops = (c.gflops if side == c.side else
-                  measure.flops(models.create(c.network.model), (1, 1, side, side)).gflops)
-        left.scatter(gflops, run["test_acc"], s=40)
-        left.annotate(f"{c.network.title} ({side} px)", (gflops, run["test_acc"]),
-                      textcoords="offset points", xytext=(5, 3), fontsize=8)
-    left.set_xscale("log")
-    left.set_xlabel("GFLOPs per image (at the run's resolution)")
-    left.set_ylabel("test accuracy")
-    left.set_title("Fashion-MNIST, this build's runs"
-                   + (f"\n(not run: {', '.join(missing)})" if missing else ""), fontsize=10)
-    left.grid(alpha=0.3)
-    for c in costs:
-        if c.network.imagenet is None:
-            continue
-        ref = imagenet_reference(c.network.imagenet)
+        ref = imagenet_reference(net.imagenet)
         label = ref["name"].split("_Weights")[0]
         right.scatter(ref["gmacs"], ref["acc1"], s=40, color="tab:orange")
         right.annotate(label, (ref["gmacs"], ref["acc1"]), textcoords="offset points",

@@ -23,10 +23,12 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from cnnlab import checks
 
-__all__ = ["curves", "images", "feature_maps", "predictions", "confusion_matrix", "save_figure"]
+__all__ = ["curves", "reference_curves", "images", "feature_maps", "predictions", "confusion_matrix",
+           "save_figure"]
 
 # matplotlib's built-in backends that draw to files only, never to a window.
 _FILE_ONLY_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
@@ -131,6 +133,56 @@ def curves(history, ax=None, title: str | None = None,
         ax.set_title(title)
     _deliver(ax.figure, path)
     return ax
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _images_per_epoch(train_per_class: int | None) -> int:
+    return train_per_class * 10 if train_per_class else 60_000
+
+
+def reference_curves(history, profile, records: Sequence[dict], d2l: dict | None = None,
+                     ax=None, title: str | None = None, path: str | os.PathLike | None = None):
+    """The reader's run beside the recorded reference runs and d2l's published figure.
+
+    Test accuracy against the training images seen so far (log scale), so a quick run
+    on a subset and a reference run on all 60,000 images share one axis. ``history``
+    and ``profile`` are the reader's run; ``records`` the chapter's recorded runs
+    (:func:`cnnlab.results.recorded_runs`); ``d2l`` its ``D2L_PUBLISHED`` (a star at
+    d2l's epochs × 60,000 images). Returns the figure.
+    """
+    from cnnlab.train import History
+    checks.instance("reference_curves", "history", history, History, "a cnnlab.train.History",
+                    "fit(...)")
+    _check_axis("reference_curves", ax, title, path)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    per_epoch = _images_per_epoch(profile.train_per_class)
+    ax.plot([e * per_epoch for e in history.column("epoch")], history.column("test_acc"),
+            marker="o", label=f"your run: profile '{profile.name}' ({per_epoch:,} images/epoch, "
+                              f"{profile.resize or 28} px)")
+    for r in records:
+        s = r["settings"]
+        seen = [row["epoch"] * _images_per_epoch(s["train_per_class"]) for row in r["history"]]
+        ax.plot(seen, [row["test_acc"] for row in r["history"]], marker="s", linestyle="--",
+                label=(f"recorded '{r['profile']}' run, seed {r['seed']} "
+                       f"({s['resize'] or 28} px, {_duration(r['wall_seconds'])})"))
+    if d2l is not None:
+        ax.scatter([d2l["epochs"] * 60_000], [d2l["test_acc"]], marker="*", s=140, color="black",
+                   zorder=3, label=f"d2l, published ({d2l['epochs']} epochs, {d2l['resize']} px)")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+    ax.xaxis.set_minor_formatter(NullFormatter())  # log-scale minor labels overlap
+    ax.set_xlabel("training images seen")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title)
+    _deliver(ax.figure, path)
+    return ax.figure
 
 
 def images(x: torch.Tensor, labels: Sequence[str] | None = None, ncols: int = 8,

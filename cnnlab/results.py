@@ -29,8 +29,8 @@ import torch
 
 from cnnlab import dry_run, settings
 
-__all__ = ["record_run", "runs", "recorded_runs", "stale_records", "d2l_published",
-           "write_json"]
+__all__ = ["record_run", "runs", "recorded_runs", "stale_records", "describe_record",
+           "time_to_accuracy", "d2l_published", "write_json"]
 
 
 def record_run(profile, history, path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -102,6 +102,48 @@ def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
                             + f"); re-run `cnnlab record {r['chapter']} --profile "
                               f"{r['profile']} --seed {r['seed']}`")
     return problems
+
+
+def describe_record(record: dict[str, Any]) -> str:
+    """One line about a recorded run for a chapter's page: accuracy, data, where, how long.
+
+    >>> describe_record({"test_acc": 0.9123, "epochs": 3, "wall_seconds": 600.0,
+    ...     "settings": {"model": "nin", "model_kwargs": {"ratio": 2}, "resize": 112,
+    ...                  "train_per_class": None}, "device": "cpu (2 threads, fp32)",
+    ...     "cpu": "AMD EPYC", "cpu_kind": "no native bf16", "date": "2026-12-07T16:00:00+00:00",
+    ...     "seed": 0})
+    'test accuracy 0.912 after 3 epochs of all 60,000 training images at 112×112 px (nin(ratio=2), seed 0): 10.0 minutes on cpu (2 threads, fp32), AMD EPYC (no native bf16), 2026-12-07'
+    """
+    s = record["settings"]
+    images = (f"{s['train_per_class'] * 10:,} training images" if s["train_per_class"]
+              else "all 60,000 training images")
+    side = s["resize"] or 28
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in s["model_kwargs"].items())
+    model = f"{s['model']}({kwargs})" if kwargs else s["model"]
+    where = record["device"]
+    if where.startswith("cpu"):
+        where += f", {record['cpu']} ({record['cpu_kind']})"
+    return (f"test accuracy {record['test_acc']:.3f} after {record['epochs']} epochs of {images} "
+            f"at {side}×{side} px ({model}, seed {record['seed']}): "
+            f"{record['wall_seconds'] / 60:.1f} minutes on {where}, {record['date'][:10]}")
+
+
+def time_to_accuracy(record: dict[str, Any], target: float) -> tuple[float, int] | None:
+    """Seconds from the start of a recorded run to the end of the first epoch whose test
+    accuracy reaches ``target`` (every training step and test pass before it counted),
+    and that epoch; None when no epoch reached it.
+
+    >>> rows = [{"epoch": 1, "test_acc": 0.88, "seconds": 100.0},
+    ...         {"epoch": 2, "test_acc": 0.91, "seconds": 98.0}]
+    >>> time_to_accuracy({"history": rows}, 0.90), time_to_accuracy({"history": rows}, 0.93)
+    ((198.0, 2), None)
+    """
+    elapsed = 0.0
+    for row in record["history"]:
+        elapsed += row["seconds"]
+        if row["test_acc"] >= target:
+            return round(elapsed, 1), row["epoch"]
+    return None
 
 
 def d2l_published(chapter: str) -> dict[str, Any] | None:

@@ -81,16 +81,33 @@ def test_imagenet_reference_reads_torchvision_metadata():
         [n for n in compare.networks() if n.imagenet is None][:1]))
 
 
-def test_plots_draw_with_and_without_runs(tmp_path):
-    net = next(n for n in compare.networks() if n.model == "lenet_bn")
-    res = next(n for n in compare.networks() if n.chapter == "resnet")
-    costs = [compare.Cost(net, 28, 100, 0.001, 1000.0, 5.0, 1.0, 16, "cpu", "fp32"),
-             compare.Cost(res, 28, 11178378, 0.07, 100.0, 50.0, None, 16, "cpu", "fp32")]
-    accs = {"batchnorm": {"quick": _run("batchnorm", "lenet_bn", 0.8), "full": None}}
-    compare.plot_costs(costs, path=tmp_path / "costs.png")
-    fig = compare.plot_accuracy_vs_flops(costs, accs, path=tmp_path / "scatter.png")
-    assert (tmp_path / "costs.png").stat().st_size > 0
-    assert "ResNet-18" in fig.axes[0].get_title()   # named as not run
+def _reference(chapter, acc, seed=0, minutes=10.0):
+    from cnnlab import profiles
+    from cnnlab.record import settings_of
+    settings = settings_of(profiles.get_profile(chapter, "reference"))
+    return {"chapter": chapter, "profile": "reference", "seed": seed, "settings": settings,
+            "test_acc": acc, "wall_seconds": minutes * 60, "device": "cpu (2 threads, fp32)"}
+
+
+def test_rank_orders_by_mean_accuracy_and_names_the_unrecorded(tmp_path):
+    nets = [n for n in compare.networks() if n.chapter in ("batchnorm", "nin", "alexnet")]
+    records = [_reference("batchnorm", 0.85), _reference("nin", 0.90, seed=0),
+               _reference("nin", 0.88, seed=1)]
+    ranked, missing = compare.rank(nets, records)
+    assert [r.network.chapter for r in ranked] == ["nin", "batchnorm"]
+    assert [n.chapter for n in missing] == ["alexnet"]
+    nin = ranked[0]
+    assert nin.accuracy.n == 2 and abs(nin.accuracy.mean - 0.89) < 1e-9
+    assert nin.side == 112 and nin.params == 510_310  # nin(ratio=2), as recorded
+    assert nin.gflops > ranked[1].gflops
+    text = str(compare.ranking_table(ranked))
+    assert "NiN (ratio=2)" in text and "112×112" in text and "0.890 ± 0.010 (2 seeds)" in text
+    assert "0.785" in text  # d2l's NiN, beside ours
+    compare.plot_costs([compare.Cost(nets[0], 28, 100, 0.001, 1000.0, 5.0, 1.0, 16, "cpu",
+                                     "fp32")], path=tmp_path / "costs.png")
+    fig = compare.plot_ranking(ranked, path=tmp_path / "ranking.png")
+    assert (tmp_path / "ranking.png").stat().st_size > 0 and (tmp_path / "costs.png").is_file()
+    assert "cpu (2 threads, fp32)" in fig.axes[1].get_title()
 
 
 def test_table_renders_as_html_with_code_spans():

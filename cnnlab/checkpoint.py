@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 
 from cnnlab import checks
+from cnnlab.files import atomic_write
 
 __all__ = ["CheckpointError", "atomic_save", "safe_load", "save_parameters", "model_name",
            "load_parameters", "check_state_dict", "unwrap", "save_checkpoint",
@@ -57,20 +57,9 @@ def unwrap(model: nn.Module) -> nn.Module:
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` to ``path`` through a temporary file and a rename."""
     path = _writable("atomic_save", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(obj, buffer)  # serialise fully before touching the disk
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: f.write(buffer.getbuffer()))
 
 
 def safe_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:

@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 import torch
 
-from cnnlab import chapters, measure, models, results
+from cnnlab import chapters, measure, models, plot, results
 from cnnlab.table import Table
 
 __all__ = ["Network", "NETWORKS", "networks", "input_side", "Cost", "measure_costs",
@@ -281,7 +281,6 @@ def plot_costs(costs: Sequence[Cost], path=None):
     """Three bar charts (log scale): parameters, training-step time, peak memory.
     Returns the figure."""
     import matplotlib.pyplot as plt
-    from cnnlab.plot import _deliver
 
     names = [c.network.title for c in costs]
     panels = [("parameters", [c.params for c in costs]),
@@ -296,7 +295,7 @@ def plot_costs(costs: Sequence[Cost], path=None):
     axes[0].invert_yaxis()
     fig.suptitle(f"measured on {costs[0].device}, {costs[0].precision}", fontsize=10)
     fig.tight_layout()
-    _deliver(fig, path)
+    plot.show(fig, path)
     return fig
 
 
@@ -374,7 +373,6 @@ def plot_ranking(ranked: Sequence[Ranked], path=None):
     torchvision's ImageNet models of the same families, top-1 against multiply-adds
     (from their weights' metadata). Returns the figure."""
     import matplotlib.pyplot as plt
-    from cnnlab.plot import _deliver
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, x_of, label in ((axes[0], lambda r: r.gflops, "GFLOPs per image (at the run's input)"),
@@ -406,5 +404,5 @@ def plot_ranking(ranked: Sequence[Ranked], path=None):
     right.set_title("torchvision's ImageNet models (not ours)", fontsize=10)
     right.grid(alpha=0.3)
     fig.tight_layout()
-    _deliver(fig, path)
+    plot.show(fig, path)
     return fig

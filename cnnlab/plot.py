@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -26,8 +25,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from cnnlab import checks
+from cnnlab.files import atomic_write
 
-__all__ = ["curves", "reference_curves", "images", "feature_maps", "predictions", "confusion_matrix",
+__all__ = ["show", "curves", "reference_curves", "images", "feature_maps", "predictions", "confusion_matrix",
            "save_figure"]
 
 # matplotlib's built-in backends that draw to files only, never to a window.
@@ -40,16 +40,8 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     checks.instance("save_figure", "fig", fig, Figure, "a matplotlib Figure",
                     "ax.figure")
     path = _check_path("save_figure", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, bbox_inches="tight", dpi=150)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower(),
+                                                    bbox_inches="tight", dpi=150))
 
 
 def _check_path(func: str, path) -> Path | None:
@@ -77,8 +69,9 @@ def _check_figure(func: str, ncols, scale, path) -> None:
     _check_path(func, path)
 
 
-def _deliver(fig, path: str | os.PathLike | None) -> None:
-    """Save the figure, let the notebook show it, or show it in a window."""
+def show(fig, path: str | os.PathLike | None = None) -> None:
+    """Deliver a finished figure: save it to ``path`` (atomically), else let the notebook
+    show it, else open a window. Every plot of the package ends with it."""
     if path is not None:
         save_figure(fig, path)
         return
@@ -131,7 +124,7 @@ def curves(history, ax=None, title: str | None = None,
     ax.legend()
     if title:
         ax.set_title(title)
-    _deliver(ax.figure, path)
+    show(ax.figure, path)
     return ax
 
 
@@ -181,7 +174,7 @@ def reference_curves(history, profile, records: Sequence[dict], d2l: dict | None
     ax.legend(fontsize=7, loc="lower right")
     if title:
         ax.set_title(title)
-    _deliver(ax.figure, path)
+    show(ax.figure, path)
     return ax.figure
 
 
@@ -211,7 +204,7 @@ def images(x: torch.Tensor, labels: Sequence[str] | None = None, ncols: int = 8,
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
     fig.tight_layout()
-    _deliver(fig, path)
+    show(fig, path)
     return fig
 
 
@@ -262,7 +255,7 @@ def predictions(preds, indices: Sequence[int] | torch.Tensor | None = None, ncol
                      f"true: {preds.classes[preds.labels[i]]}", fontsize=7.5,
                      color="tab:red" if wrong else "black")
     fig.tight_layout()
-    _deliver(fig, path)
+    show(fig, path)
     return fig
 
 
@@ -298,5 +291,5 @@ def confusion_matrix(preds, normalize: bool = True, ax=None, title: str | None =
     if title:
         ax.set_title(title)
     ax.figure.tight_layout()
-    _deliver(ax.figure, path)
+    show(ax.figure, path)
     return ax

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import torch
 
 from cnnlab import dry_run, settings
+from cnnlab.files import atomic_write
 
 __all__ = ["record_run", "runs", "recorded_runs", "stale_records", "describe_record",
            "time_to_accuracy", "d2l_published", "write_json"]
@@ -155,14 +155,5 @@ def d2l_published(chapter: str) -> dict[str, Any] | None:
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """Write ``value`` as JSON atomically: a reader never sees half a file, an older file
     survives a crash."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf8") as f:
-            json.dump(value, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    text = json.dumps(value, indent=1) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode("utf8")))

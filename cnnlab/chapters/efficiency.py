@@ -56,7 +56,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from cnnlab import measure
+from cnnlab import measure, plot
 from cnnlab.chapters.resnet import FULL as RESNET_FULL
 
 __all__ = ["PROFILES", "SPARSITIES", "FINETUNE", "CALIBRATION_IMAGES", "BENCH_BATCH",
@@ -412,7 +412,6 @@ def plot_grad_cam(net: nn.Module, x: torch.Tensor, images: torch.Tensor,
     import matplotlib.pyplot as plt
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
-    from cnnlab.plot import _deliver
 
     maps = {name: grad_cam(net, x, layer) for name, layer in layers.items()}
     n, cols = len(x), 1 + len(layers)
@@ -433,5 +432,5 @@ def plot_grad_cam(net: nn.Module, x: torch.Tensor, images: torch.Tensor,
     for ax in axes.flat:
         ax.axis("off")
     fig.tight_layout()
-    _deliver(fig, path)
+    plot.show(fig, path)
     return fig

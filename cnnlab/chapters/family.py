@@ -42,7 +42,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from cnnlab import measure, models
+from cnnlab import measure, models, plot
 from cnnlab.table import Table
 from cnnlab.device import amp_dtype_for, default_device, settings_for
 from cnnlab.models.resnet import CONFIGS, BasicBlock, Bottleneck
@@ -353,7 +353,6 @@ def plot_accuracy_vs_cost(members: Sequence[Member],
     GMACs, parameters and, when ``speeds`` is given, measured throughput. Returns the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    from cnnlab.plot import _deliver
 
     speeds = speeds or {}
     panels = [("GMACs per 224×224 image", lambda m: m.gmacs),
@@ -386,7 +385,7 @@ def plot_accuracy_vs_cost(members: Sequence[Member],
     axes[0].set_ylabel("ImageNet top-1 accuracy (%)")
     axes[0].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    _deliver(fig, path)
+    plot.show(fig, path)
     return fig
 
 

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from cnnlab import plot
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
 from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
@@ -244,7 +245,6 @@ def plot_branch_table(rows: list[dict], keys=("channels", "params", "flops"), pa
     channels, parameters and FLOPs (one panel per key). Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from cnnlab.plot import _deliver
 
     blocks = list(dict.fromkeys(r["block"] for r in rows))
     titles = {"channels": "output channels", "params": "parameters", "flops": "FLOPs"}
@@ -261,5 +261,5 @@ def plot_branch_table(rows: list[dict], keys=("channels", "params", "flops"), pa
     axes[0].set_ylabel("share")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     fig.tight_layout()
-    _deliver(fig, path)
+    plot.show(fig, path)
     return fig

@@ -48,7 +48,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from cnnlab import dry_run, settings
+from cnnlab import dry_run, plot, settings
 from cnnlab.checkpoint import CheckpointError, check_state_dict, model_name, safe_load
 from cnnlab.profiles import Profile, choose_profile_name
 
@@ -244,7 +244,6 @@ def plot_preprocessing(image: torch.Tensor, transform, path: str | os.PathLike |
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from cnnlab.plot import _deliver
     steps = preprocessing_steps(image, transform)
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1.5, 1.5, 1.2]})
     h, w = steps["resized"].shape[1:]
@@ -262,7 +261,7 @@ def plot_preprocessing(image: torch.Tensor, transform, path: str | os.PathLike |
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
-    _deliver(fig, path)
+    plot.show(fig, path)
     return fig
 
 
@@ -520,7 +519,6 @@ def plot_transfer(histories: dict[str, Any], path: str | os.PathLike | None = No
     labelled), side by side. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from cnnlab.plot import _deliver
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     for i, (method, runs) in enumerate(histories.items()):
         runs = runs if isinstance(runs, (list, tuple)) else [runs]
@@ -537,5 +535,5 @@ def plot_transfer(histories: dict[str, Any], path: str | os.PathLike | None = No
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)
     fig.tight_layout()
-    _deliver(fig, path)
+    plot.show(fig, path)
     return fig

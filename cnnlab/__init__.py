@@ -20,5 +20,9 @@ Seeding: ``models.create(name, seed=...)`` seeds the initial weights;
 from cnnlab.seeding import seed_everything
 from cnnlab.source import glue, show_source
 
+# The course sits above the zoo: importing the chapters registers their networks with
+# cnnlab.models (which never imports them), so models.create knows every network.
+from cnnlab import chapters  # noqa: E402,F401
+
 __version__ = "0.1.0"
 __all__ = ["seed_everything", "show_source", "glue", "__version__"]

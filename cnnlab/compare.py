@@ -30,6 +30,8 @@ from typing import Any, Sequence
 import torch
 
 from cnnlab import chapters, measure, models, plot, results
+from cnnlab.models.imagenet import imagenet_reference
+from cnnlab.stats import Estimate
 from cnnlab.table import Table
 
 __all__ = ["Network", "NETWORKS", "networks", "input_side", "Cost", "measure_costs",
@@ -195,30 +197,6 @@ def accuracies(nets: Sequence[Network] | None = None,
     return out
 
 
-def imagenet_reference(weights: str) -> dict[str, Any]:
-    """ImageNet-1K figures of torchvision's pretrained weights, read offline from their
-    metadata: ``acc1`` and ``acc5`` (top-1 and top-5 %, single crop), ``params``,
-    ``gmacs`` (torchvision's "GFLOPS": multiply-adds of one 224×224 image,
-    ``meta["_ops"]``), ``file_mb`` (the weights file), ``recipe`` (a link to how they
-    were trained) and ``name``.
-
-    >>> imagenet_reference("AlexNet_Weights.IMAGENET1K_V1")["params"]
-    61100840
-    """
-    import torchvision
-
-    enum, _, member = weights.partition(".")
-    try:
-        w = getattr(getattr(torchvision.models, enum), member)
-    except AttributeError:
-        raise ValueError(f"torchvision.models has no weights {weights!r}; name them as "
-                         "'<Enum>.<member>', e.g. 'ResNet18_Weights.IMAGENET1K_V1'") from None
-    meta, acc = w.meta, w.meta["_metrics"]["ImageNet-1K"]
-    return {"name": weights, "acc1": acc["acc@1"], "acc5": acc["acc@5"],
-            "params": meta["num_params"], "gmacs": meta["_ops"],
-            "file_mb": meta["_file_size"], "recipe": meta["recipe"]}
-
-
 def _mib(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.1f}"
 
@@ -331,7 +309,6 @@ def rank(nets: Sequence[Network] | None = None,
     >>> ranked, [n.title for n in missing]
     ([], ['AlexNet'])
     """
-    from cnnlab.stats import Estimate
     records = list(results.recorded_runs("reference") if records is None else records)
     ranked, missing = [], []
     for net in networks() if nets is None else nets:

@@ -37,7 +37,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlab import checks
+from cnnlab import checks, models
 from cnnlab.device import default_device, precision_name
 
 __all__ = ["summary", "layer_shapes", "count_parameters", "init_variance", "flops",
@@ -60,8 +60,6 @@ def _resolve(model: nn.Module | str, input_size: Sequence[int] | None, func: str
     _check_model(func, model)
     checks.shape(func, "input_size", input_size, (1, 1, 28, 28), none="the model's own input")
     if isinstance(model, str):
-        from cnnlab import models  # imported late: measure reads models, not the reverse
-
         spec = models.get_spec(model)
         name, module = model, models.create(model)
         default = (batch, spec.in_channels, spec.input_size, spec.input_size)
@@ -511,8 +509,6 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
     checks.one_of(func, "amp_dtype", amp_dtype, (torch.bfloat16, torch.float16),
                   none="fp32 (no autocast)")
     if isinstance(model, str):
-        from cnnlab import models
-
         spec = models.get_spec(model)
         name = model
         if input_size is None:

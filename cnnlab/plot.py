@@ -5,7 +5,7 @@ opens a window when matplotlib has an interactive backend; on a headless machine
 says so and asks for ``path=...``, which saves the figure instead (any format
 matplotlib writes: ``.png``, ``.svg``, ``.pdf``).
 
->>> history.plot(path="curves.png")      # doctest: +SKIP
+>>> curves(history, path="curves.png")      # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from cnnlab import checks
 from cnnlab.files import atomic_write
+from cnnlab.predictions import Predictions
+from cnnlab.train import EpochStats, History
 
 __all__ = ["show", "curves", "reference_curves", "images", "feature_maps", "predictions", "confusion_matrix",
            "save_figure"]
@@ -97,7 +99,6 @@ def curves(history, ax=None, title: str | None = None,
 
     >>> curves([quick, full], metric="train_loss")   # doctest: +SKIP
     """
-    from cnnlab.train import EpochStats, History
     runs = history if isinstance(history, (list, tuple)) else [history]
     for run in runs:
         checks.instance("curves", "history", run, History,
@@ -146,7 +147,6 @@ def reference_curves(history, profile, records: Sequence[dict], d2l: dict | None
     (:func:`cnnlab.results.recorded_runs`); ``d2l`` its ``D2L_PUBLISHED`` (a star at
     d2l's epochs × 60,000 images). Returns the figure.
     """
-    from cnnlab.train import History
     checks.instance("reference_curves", "history", history, History, "a cnnlab.train.History",
                     "fit(...)")
     _check_axis("reference_curves", ax, title, path)
@@ -229,7 +229,6 @@ def predictions(preds, indices: Sequence[int] | torch.Tensor | None = None, ncol
 
     ``preds`` is a :class:`cnnlab.predictions.Predictions`; ``indices`` picks the images
     (default: the first ``ncols``), e.g. ``preds.mistakes(8)``. Returns the figure."""
-    from cnnlab.predictions import Predictions
     checks.instance("predictions", "preds", preds, Predictions,
                     "a cnnlab.predictions.Predictions", "predictions.collect(net, data)")
     _check_figure("predictions", ncols, scale, path)
@@ -264,7 +263,6 @@ def confusion_matrix(preds, normalize: bool = True, ax=None, title: str | None =
     """The confusion matrix of a :class:`cnnlab.predictions.Predictions`: rows are the
     true classes, columns the predicted ones; ``normalize`` shows each row's fractions
     (recall on the diagonal). Returns the axis."""
-    from cnnlab.predictions import Predictions
     checks.instance("confusion_matrix", "preds", preds, Predictions,
                     "a cnnlab.predictions.Predictions", "predictions.collect(net, data)")
     checks.flags("confusion_matrix", normalize=normalize)

@@ -15,6 +15,7 @@ from torch import nn
 
 from cnnlab import checks
 from cnnlab.data import ImageData
+from cnnlab.train import class_probabilities
 
 __all__ = ["Predictions", "collect"]
 
@@ -80,7 +81,6 @@ class Predictions:
 def collect(model: nn.Module, data: ImageData, **kwargs) -> Predictions:
     """Run ``model`` over ``data``'s test split (keyword arguments as for
     :func:`cnnlab.train.class_probabilities`) and keep what it predicted."""
-    from cnnlab.train import class_probabilities
 
     checks.instance("collect", "data", data, ImageData, "a cnnlab.data.ImageData",
                     "data.fashion_mnist()")  # the model and kwargs: class_probabilities checks them

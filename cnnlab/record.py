@@ -4,7 +4,8 @@
 profile (any profile with ``--profile``), seeded, and writes one JSON record to
 ``cnnlab/recorded/<profile>/<chapter>-seed<seed>.json``, shipped with the package:
 
-- what ran: the chapter, the profile's settings (:func:`settings_of`), the seed;
+- what ran: the chapter, the profile's settings (:meth:`cnnlab.recipe.Profile.settings`),
+  the seed;
 - what came out: the per-epoch history, the final test accuracy, the seconds;
 - where and how: device and precision, the CPU's name and kind, threads, torch,
   the commit of the code, the date, the command.
@@ -31,28 +32,12 @@ from typing import Any
 
 import torch
 
-from cnnlab import checks, device as cdevice, dry_run, models, profiles, results, train
-from cnnlab.profiles import Profile
+from cnnlab import checks, device as cdevice, dry_run, profiles, results, train
 
-__all__ = ["record", "settings_of", "record_path", "work_folder", "commit", "RECORDED"]
+__all__ = ["record", "record_path", "work_folder", "commit", "RECORDED"]
 
 #: The package folder the records ship in.
 RECORDED = Path(str(resources.files("cnnlab").joinpath("recorded")))
-
-# The Profile fields that decide what a run computes (not its chapter, name or prose).
-_SETTINGS = ("model", "model_kwargs", "epochs", "batch_size", "lr", "optimizer", "resize",
-             "train_per_class", "test_per_class", "augment", "schedule", "weight_decay",
-             "label_smoothing", "extra")
-
-
-def settings_of(profile: Profile) -> dict[str, Any]:
-    """The settings of ``profile`` that decide the run, as JSON would store them.
-
-    >>> settings_of(profiles.get_profile("batchnorm", "reference"))["epochs"]
-    3
-    """
-    return json.loads(json.dumps({k: getattr(profile, k) for k in _SETTINGS}))
-
 
 def record_path(chapter: str, profile: str, seed: int, into: str | os.PathLike | None = None
                 ) -> Path:
@@ -128,7 +113,7 @@ def record(chapter: str, profile: str = "reference", seed: int = 0, *,
     last = history[-1]
     rec = {
         "chapter": chapter, "profile": chosen.name, "seed": seed,
-        "settings": settings_of(chosen), "description": chosen.describe(),
+        "settings": chosen.settings(), "description": chosen.describe(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "test_acc": round(last.test_acc, 4), "epochs": len(history),
         "train_seconds": round(history.total_seconds, 1),

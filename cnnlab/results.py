@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from cnnlab import dry_run, settings
+from cnnlab import chapters, dry_run, profiles, settings
 from cnnlab.files import atomic_write
 
 __all__ = ["record_run", "runs", "recorded_runs", "stale_records", "describe_record",
@@ -83,12 +83,10 @@ def recorded_runs(profile: str | None = "reference", chapter: str | None = None,
 def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
     """Why each record that no longer matches its chapter's profile is stale (empty when
     all match): the profile's settings changed, or the profile is gone."""
-    from cnnlab import profiles
-    from cnnlab.record import settings_of
     problems = []
     for r in recorded_runs(None) if records is None else records:
         try:
-            now = settings_of(profiles.get_profile(r["chapter"], r["profile"]))
+            now = profiles.get_profile(r["chapter"], r["profile"]).settings()
         except ValueError as error:
             problems.append(f"{r.get('path', r['chapter'])}: {error}")
             continue
@@ -148,7 +146,6 @@ def time_to_accuracy(record: dict[str, Any], target: float) -> tuple[float, int]
 
 def d2l_published(chapter: str) -> dict[str, Any] | None:
     """d2l's printed result for ``chapter``'s network (its ``D2L_PUBLISHED``), if any."""
-    from cnnlab import chapters
     return getattr(chapters.module(chapter), "D2L_PUBLISHED", None)
 
 

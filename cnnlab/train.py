@@ -70,9 +70,8 @@ class History:
     """The per-epoch record ``fit`` returns; index it, print it, plot it.
 
     ``label`` names the run in plots that compare several (``fit`` sets it to the
-    model's registry name; set your own, e.g. ``history.label = "lr 0.1"``)::
-
-        plot.curves([h1, h2])     # doctest: +SKIP
+    model's registry name; set your own, e.g. ``history.label = "lr 0.1"``). Plot one
+    with ``plot.curves(history)``, several with ``plot.curves([h1, h2])``.
     """
 
     epochs: list[EpochStats] = field(default_factory=list)
@@ -101,11 +100,6 @@ class History:
     @classmethod
     def from_list(cls, rows: Iterable[dict], label: str = "") -> "History":
         return cls([EpochStats(**r) for r in rows], label=label)
-
-    def plot(self, ax=None, title: str | None = None, path=None):
-        """Loss and accuracy curves (see :func:`cnnlab.plot.curves`); ``path`` saves them."""
-        from cnnlab.plot import curves
-        return curves(self, ax=ax, title=title, path=path)
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.epochs)

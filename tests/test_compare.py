@@ -83,8 +83,7 @@ def test_imagenet_reference_reads_torchvision_metadata():
 
 def _reference(chapter, acc, seed=0, minutes=10.0):
     from cnnlab import profiles
-    from cnnlab.record import settings_of
-    settings = settings_of(profiles.get_profile(chapter, "reference"))
+    settings = profiles.get_profile(chapter, "reference").settings()
     return {"chapter": chapter, "profile": "reference", "seed": seed, "settings": settings,
             "test_acc": acc, "wall_seconds": minutes * 60, "device": "cpu (2 threads, fp32)"}
 

@@ -37,7 +37,7 @@ def test_headless_script_is_told_how_to_save(monkeypatch):
     import sys
     monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
     with pytest.warns(UserWarning, match="path='figure.png'"):
-        ax = _history().plot()
+        ax = plot.curves(_history())
     plt.close(ax.figure)
 
 

@@ -55,8 +55,8 @@ def test_record_refuses_a_chapter_without_that_profile(tmp_path, capsys):
         record.record("lenet", work=tmp_path)
 
 
-def test_settings_of_holds_what_decides_the_run():
+def test_a_profiles_settings_hold_what_decides_the_run():
     from cnnlab import profiles
-    settings = record.settings_of(profiles.get_profile("nin", "reference"))
+    settings = record.profiles.get_profile("nin", "reference").settings()
     assert settings["model_kwargs"] == {"ratio": 2} and settings["resize"] == 112
     assert "source" not in settings and "chapter" not in settings

@@ -43,8 +43,7 @@ def test_shipped_records_match_their_chapters_profiles():
 
 
 def test_a_record_whose_profile_changed_is_stale():
-    from cnnlab.record import settings_of
-    settings = settings_of(profiles.get_profile("batchnorm", "reference"))
+    settings = profiles.get_profile("batchnorm", "reference").settings()
     fresh = {"chapter": "batchnorm", "profile": "reference", "seed": 0, "settings": settings}
     assert results.stale_records([fresh]) == []
     old = {**fresh, "settings": {**settings, "epochs": 99}}

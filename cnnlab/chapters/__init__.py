@@ -27,6 +27,7 @@ import importlib
 import pkgutil
 from types import ModuleType
 
+from cnnlab import models
 from cnnlab.chapters._common import init_cnn
 
 __all__ = ["names", "module", "models_of", "chapter_of", "profiles_of", "benchmark_inputs",
@@ -60,7 +61,6 @@ def module(chapter: str) -> ModuleType:
 
 def models_of(chapter: str) -> list[str]:
     """The registry names whose builders live in ``chapter``'s module."""
-    from cnnlab import models
     name = module(chapter).__name__
     return [m for m in models.list_models() if models.get_spec(m).builder.__module__ == name]
 

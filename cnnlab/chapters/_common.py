@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from cnnlab import dry_run
+from cnnlab import dry_run, train
 
 __all__ = ["init_cnn", "init_kaiming", "train_over_seeds", "scores",
            "experiment_data"]
@@ -50,8 +50,6 @@ def train_over_seeds(arms, data, seeds, score_data=None, **fit_kwargs) -> dict:
     scored once at the end: testing is cheap next to training), or the last epoch's
     test accuracy when ``score_data`` is None.
     """
-    from cnnlab import train
-
     runs: dict[str, list] = {}
     for label, arm in arms.items():
         build, overrides = arm if isinstance(arm, tuple) else (arm, {})

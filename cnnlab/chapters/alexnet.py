@@ -37,9 +37,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from cnnlab.chapters._common import init_cnn
+from cnnlab import models
+from cnnlab.chapters._common import experiment_data, init_cnn, train_over_seeds
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
+from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
+from cnnlab.stats import verdict
 
 __all__ = ["alexnet_fmnist", "with_activation", "last_map_side", "PROFILES", "EXPERIMENT",
            "SEEDS", "activation_experiment", "activation_verdict"]
@@ -87,9 +89,6 @@ def activation_experiment(profile: Profile, seeds=SEEDS, **overrides) -> dict:
     Returns :func:`cnnlab.chapters._common.train_over_seeds`' runs,
     ``{"ReLU": [...], "sigmoid": [...]}``, one history per seed with its ``score``.
     """
-    from cnnlab import models
-    from cnnlab.chapters._common import experiment_data, train_over_seeds
-
     setup = {**EXPERIMENT, **overrides}
     data, score, fit = experiment_data(profile, setup)
 
@@ -108,7 +107,6 @@ def activation_verdict(accuracies: dict):
     >>> activation_verdict({"ReLU": [0.70, 0.72, 0.69], "sigmoid": [0.10, 0.10, 0.12]}).word
     'agrees'
     """
-    from cnnlab.stats import verdict
     return verdict(accuracies["sigmoid"], accuracies["ReLU"], expect="higher")
 
 

@@ -41,7 +41,7 @@ from torch import nn
 
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import d2l_recipe, reference_recipe
+from cnnlab.recipe import d2l_recipe, reference_recipe
 
 __all__ = ["lenet", "lenet_bn", "batch_norm", "PROFILES"]
 

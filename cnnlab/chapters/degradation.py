@@ -33,9 +33,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from cnnlab.data import ImageData
-from cnnlab.models.resnet_cifar import CifarResNet, build_plain_cifar, build_resnet_cifar
-from cnnlab.profiles import Profile
+from cnnlab.models.resnet_cifar import build_plain_cifar, build_resnet_cifar, CifarResNet
+from cnnlab.recipe import Profile
 from cnnlab.seeding import seed_everything
+from cnnlab.train import fit
 
 __all__ = ["PROFILES", "DEPTHS", "MILESTONES", "KINDS", "PAPER_TABLE6", "PAPER_FIG6", "NABLA0001",
            "build", "run_name", "step_schedule", "paper_sgd", "train_four", "final_errors", "verdict",
@@ -156,7 +157,6 @@ def train_four(profile: Profile, data: ImageData | None = None, seed: int = 0,
     ``1 - train_acc`` is the training error of that stretch of steps, as in Fig. 6.
     Pass a dict as ``trained`` to get the trained nets in it, under the same names.
     """
-    from cnnlab.train import fit
     depths = depths or DEPTHS[profile.name or "quick"]
     data = data if data is not None else profile.data()
     kwargs = profile.fit_kwargs()

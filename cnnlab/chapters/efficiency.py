@@ -56,7 +56,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from cnnlab import measure, plot
+from cnnlab import measure, plot, train
 from cnnlab.chapters.resnet import FULL as RESNET_FULL
 
 __all__ = ["PROFILES", "SPARSITIES", "FINETUNE", "CALIBRATION_IMAGES", "BENCH_BATCH",
@@ -275,7 +275,6 @@ def quantize_dynamic_linear(net: nn.Module) -> nn.Module:
 
 def accuracy(net: nn.Module, data) -> float:
     """Test accuracy on the CPU in fp32 (contiguous tensors), the same for every variant."""
-    from cnnlab import train
 
     net = net.cpu()
     return train.evaluate(net, data, device="cpu", channels_last=False, amp=False)

@@ -43,9 +43,10 @@ import torch
 from torch import nn
 
 from cnnlab import measure, models, plot
-from cnnlab.table import Table
+from cnnlab.models.imagenet import imagenet_reference
 from cnnlab.device import amp_dtype_for, default_device, settings_for
-from cnnlab.models.resnet import CONFIGS, BasicBlock, Bottleneck
+from cnnlab.models.resnet import BasicBlock, Bottleneck, CONFIGS
+from cnnlab.table import Table
 
 __all__ = ["FAMILY", "THROUGHPUT", "ThroughputSettings", "throughput_settings", "PAPER",
            "SEED003_ACCURACY", "SEED003_SPEED", "XCEPTION_KERAS", "title", "stages",
@@ -235,7 +236,6 @@ def torchvision_reference(name: str, weights: str = "IMAGENET1K_V1") -> dict[str
     """
     import torchvision
 
-    from cnnlab.compare import imagenet_reference  # compare imports the chapters
 
     enum = torchvision.models.get_model_weights(name)
     if getattr(enum, weights, None) is None:

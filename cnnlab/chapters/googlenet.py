@@ -33,10 +33,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnnlab import plot
+from cnnlab import measure, plot
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
+from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
 
 __all__ = ["Inception", "googlenet_fmnist", "BRANCHES", "branches_of", "inception_inputs",
            "branch_table", "format_branch_table", "plot_branch_table", "PROFILES"]
@@ -201,8 +201,6 @@ def branch_table(net: nn.Module, input_size) -> list[dict]:
     >>> [r["channels"] for r in rows if r["block"] == "3a"]
     [64, 128, 32, 32]
     """
-    from cnnlab import measure  # measure reads models; imported late like the registry
-
     blocks = {name: m for name, m in net.named_modules() if isinstance(m, Inception)}
     shapes = inception_inputs(net, input_size)
     rows = []

@@ -36,9 +36,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlab.chapters._common import init_cnn
+from cnnlab.chapters._common import experiment_data, init_cnn, train_over_seeds
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
+from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
+from cnnlab.stats import verdict
 
 __all__ = ["nin_block", "nin", "nin_with_fc_head", "small_nin", "head_variants", "HEADS",
            "head_experiment", "head_verdict", "PROFILES", "EXPERIMENT", "LRS", "SEEDS"]
@@ -235,8 +236,6 @@ def head_experiment(profile: Profile, seeds=SEEDS, lrs=LRS, **overrides) -> dict
     [history per seed]}}``; every history carries its ``score`` on ``score_per_class``
     × 10 test images.
     """
-    from cnnlab.chapters._common import experiment_data, train_over_seeds
-
     setup = {**EXPERIMENT, **overrides}
     data, score, fit = experiment_data(profile, setup)
     fit.pop("lr", None)
@@ -263,6 +262,5 @@ def head_verdict(accuracies: dict):
     ...               "fully connected head": [0.81, 0.80, 0.82]}).word
     'agrees'
     """
-    from cnnlab.stats import verdict
     gap, fc = HEADS
     return verdict(accuracies[fc], accuracies[gap], expect="same")

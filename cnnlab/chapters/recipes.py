@@ -47,8 +47,9 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from cnnlab import dry_run, stats
-from cnnlab.profiles import Profile
+from cnnlab import dry_run, stats, train
+from cnnlab.models.registry import create
+from cnnlab.recipe import Profile
 
 __all__ = ["Recipe", "RECIPES", "BASELINE", "COMPARED", "CLAIMS", "SEEDS", "combine",
            "without_batchnorm", "smoothed_targets", "weight_norm", "decay_factor",
@@ -103,7 +104,6 @@ class Recipe:
     def model(self, name: str, seed: int = 0) -> nn.Module:
         """The registered network ``name`` with initial weights from ``seed``, without
         batch normalization if the recipe says so."""
-        from cnnlab.models.registry import create
         net = create(name, seed=seed)
         return net if self.batchnorm else without_batchnorm(net)
 
@@ -268,7 +268,6 @@ def train_recipe(name: str, base: Profile, recipes: Mapping[str, Recipe] | None 
     try-out). A run whose loss becomes NaN or infinite is not hidden: the result keeps
     :class:`cnnlab.train.NonFiniteLossError`'s message and counts as diverged.
     """
-    from cnnlab import train
     recipe = (RECIPES if recipes is None else recipes)[name]
     profile = recipe.profile(base)
     data = profile.data(seed=seed)

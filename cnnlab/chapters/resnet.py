@@ -33,8 +33,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from cnnlab.chapters._common import experiment_data, train_over_seeds
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, reference_recipe
+from cnnlab.recipe import Profile, reference_recipe
+from cnnlab.seeding import seed_everything
+from cnnlab.stats import verdict
 
 __all__ = ["Residual", "resnet_block", "GlobalAvgPool2d", "resnet18_fmnist", "PlainBlock",
            "plain_resnet18", "PROFILES", "EXPERIMENT", "EXPERIMENT_WIDTH", "SEEDS",
@@ -198,8 +201,6 @@ def shortcut_experiment(profile: Profile, seeds=SEEDS, **overrides) -> dict:
     """ResNet-18 and :func:`plain_resnet18`, both ``width=EXPERIMENT_WIDTH``, trained under
     :data:`EXPERIMENT` over ``seeds`` (the same initial weights for the layers they share,
     per seed): ``{"residual (ResNet-18)": [...], "plain (no shortcuts)": [...]}``."""
-    from cnnlab import seed_everything
-    from cnnlab.chapters._common import experiment_data, train_over_seeds
 
     data, score, fit = experiment_data(profile, {**EXPERIMENT, **overrides})
 
@@ -222,6 +223,5 @@ def shortcut_verdict(final_losses: dict):
     ...                   "plain (no shortcuts)": [0.70, 0.75, 0.72]}).word
     'agrees'
     """
-    from cnnlab.stats import verdict
     return verdict(final_losses["plain (no shortcuts)"], final_losses["residual (ResNet-18)"],
                    expect="lower")

@@ -40,10 +40,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from cnnlab.models.resnet import Bottleneck, ResidualBlock, ResNet, conv1x1
+from cnnlab import dry_run, models, predictions, stats, train
+from cnnlab.models.resnet import Bottleneck, conv1x1, ResidualBlock, ResNet
 from cnnlab.models.resnet_cifar import SHORTCUTS, ZeroPadShortcut
-from cnnlab import dry_run
-from cnnlab.profiles import Profile
+from cnnlab.recipe import Profile
 from cnnlab.table import Table
 
 __all__ = ["OPTIONS", "PAPER_TABLE3", "PROFILES", "with_shortcuts", "Census", "census",
@@ -175,7 +175,6 @@ def census(net: nn.Module) -> Census:
 
 
 def _build(model: str, option: str) -> nn.Module:
-    from cnnlab import models
     spec = models.get_spec(model)
     if spec.builder.__name__ == "build_resnet_cifar":
         return models.create(model, shortcut=option)
@@ -227,7 +226,6 @@ def compare_options(profile: Profile, options: Sequence[str] = OPTIONS, seed: in
     networks do (B and C draw their projections' weights too, which shifts the draws of
     the layers after them: the initial weights are seeded, not identical).
     """
-    from cnnlab import models, predictions, train
     data = profile.data(seed=seed) if data is None else data
     runs = []
     for option in options:
@@ -277,7 +275,6 @@ def option_verdicts(accuracies: dict[str, list[float]], claims=CLAIMS) -> dict:
     >>> v["A", "B"].word
     'not resolved'
     """
-    from cnnlab import stats
     return {(a, b): stats.verdict(accuracies[a], accuracies[b], expect=expect)
             for a, b, expect in claims if a in accuracies and b in accuracies}
 
@@ -414,7 +411,6 @@ def keras_mapping(net: nn.Module | None = None, input_size: int = 224,
 
     Raises ValueError if a Keras name has no module in ``net`` or two map onto one.
     """
-    from cnnlab import models
     net = models.create("resnet50") if net is None else net
     layers = keras_layers(stages, input_size)
     names = [torch_name(layer.name) for layer in layers]

@@ -48,9 +48,10 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from cnnlab import dry_run, plot, settings
-from cnnlab.checkpoint import CheckpointError, check_state_dict, model_name, safe_load
-from cnnlab.profiles import Profile, choose_profile_name
+from cnnlab import dry_run, measure, models, plot, settings, stats, train
+from cnnlab.checkpoint import check_state_dict, CheckpointError, model_name, safe_load
+from cnnlab.recipe import choose_profile_name, Profile
+from cnnlab.seeding import seed_everything
 
 __all__ = ["PRETRAINED", "WeightsNotFoundError", "CheckpointError", "get_weights",
            "weights_filename", "weights_locations", "find_weights", "load_pretrained",
@@ -153,7 +154,6 @@ def load_pretrained(arch: str = "resnet50", weights: str | Any = "IMAGENET1K_V2"
 
     >>> net = load_pretrained("resnet50", "IMAGENET1K_V2")   # doctest: +SKIP
     """
-    from cnnlab import models
     entry = get_weights(arch, weights)
     label = f"{type(entry).__name__}.{entry.name}"
     path = find_weights(arch, entry)
@@ -457,8 +457,6 @@ def transfer_variant(method: str, pretrained: nn.Module, num_classes: int,
     ``pretrained`` must come from :func:`cnnlab.models.create` (its registry name says
     what to build from scratch); it is never modified. ``seed`` seeds the new weights.
     """
-    from cnnlab import models
-    from cnnlab.seeding import seed_everything
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
     if method == "scratch":
@@ -476,7 +474,6 @@ def run_methods(pretrained: nn.Module, profile: Profile, seeds=SEEDS, classes=TA
     (:func:`few_shot_data`, :func:`transfer_variant`, :func:`method_fit_kwargs`):
     ``{method: [History per seed]}``; each history keeps ``trainable`` (the number of
     parameters that learned) and ``seed``. ``report`` gets one line per run."""
-    from cnnlab import measure, train
     runs: dict[str, list] = {m: [] for m in methods}
     for seed in dry_run.items(seeds):  # the first seed only in a dry run
         data = few_shot_data(profile, seed, classes)
@@ -508,7 +505,6 @@ def verdicts(accuracies: dict[str, list[float]], claims=CLAIMS) -> dict[tuple[st
     >>> v["scratch", "finetune"].word
     'agrees'
     """
-    from cnnlab import stats
     return {(a, b): stats.verdict(accuracies[a], accuracies[b], expect=expect)
             for a, b, expect in claims if a in accuracies and b in accuracies}
 

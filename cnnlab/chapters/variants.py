@@ -55,12 +55,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from cnnlab import dry_run, measure, models, stats, train
 from cnnlab.models.densenet import DenseBlock, DenseLayer, Transition
 from cnnlab.models.registry import register
-from cnnlab.models.resnet import BasicBlock, Bottleneck, ResidualBlock, ResNet, conv3x3
+from cnnlab.models.resnet import BasicBlock, Bottleneck, conv3x3, ResidualBlock, ResNet
 from cnnlab.models.se_resnet import SEBasicBlock
-from cnnlab import dry_run, stats
-from cnnlab.profiles import Profile
+from cnnlab.recipe import Profile
 
 __all__ = ["SmallSEBasicBlock", "SmallResNet", "SmallDenseNet", "Variant", "VARIANTS",
            "build_variant", "VariantResult", "result_of", "results_table", "SEEDS", "CLAIMS",
@@ -287,7 +287,6 @@ class VariantResult:
 def result_of(name: str, net: nn.Module, history, test_images: int,
               side: int = 28) -> VariantResult:
     """Collect a trained variant's numbers (parameters and FLOPs measured on ``net``)."""
-    from cnnlab import measure
     return VariantResult(
         name=name, label=VARIANTS[name].label if name in VARIANTS else name,
         params=measure.count_parameters(net),
@@ -322,7 +321,6 @@ def run_variants(profile: Profile, names: Sequence[str] | None = None,
     """Train every network of ``names`` (default: all of :data:`VARIANTS`) once per seed
     under ``profile``, each seed on its own data subset: ``{name: [VariantResult per
     seed]}``. ``report`` gets one line per run."""
-    from cnnlab import models, train
     names = list(VARIANTS) if names is None else list(names)
     runs: dict[str, list[VariantResult]] = {n: [] for n in names}
     for seed in dry_run.items(seeds):  # the first seed only in a dry run

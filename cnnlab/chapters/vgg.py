@@ -34,9 +34,12 @@ from typing import Any, Sequence
 
 from torch import nn
 
-from cnnlab.chapters._common import init_cnn, init_kaiming
+from cnnlab import measure
+from cnnlab.chapters._common import experiment_data, init_cnn, init_kaiming, train_over_seeds
 from cnnlab.models.registry import register
-from cnnlab.profiles import Profile, d2l_recipe, reference_recipe
+from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
+from cnnlab.seeding import seed_everything
+from cnnlab.stats import verdict
 
 __all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist", "PROFILES", "VARIANTS", "EXPERIMENT",
            "EXPERIMENT_MODEL", "SEEDS", "TRAINED", "BENCH_SIDE", "BENCH_BATCH", "conv_layers",
@@ -173,8 +176,6 @@ def variant_costs(conv_arch: Sequence[tuple[int, int]], side: int, ratio: int = 
     >>> costs["convs"], costs["params"]
     (8, 43093322)
     """
-    from cnnlab import measure
-
     net = vgg11_fmnist(conv_arch=conv_arch, ratio=ratio)
     body = net[:len(conv_arch)]
     report = measure.flops(net, (1, 1, side, side))
@@ -192,9 +193,6 @@ def depth_experiment(profile: Profile, seeds=SEEDS, variants=None, **overrides) 
     :data:`EXPERIMENT_MODEL`'s head and initialisation under :data:`EXPERIMENT` over
     ``seeds``: :func:`cnnlab.chapters._common.train_over_seeds`' runs, by variant name.
     """
-    from cnnlab import seed_everything
-    from cnnlab.chapters._common import experiment_data, train_over_seeds
-
     setup = {**EXPERIMENT, **overrides}
     data, score, fit = experiment_data(profile, setup)
 
@@ -217,5 +215,4 @@ def depth_verdict(accuracies: dict):
     ...                "shallower, wider": [0.76, 0.77, 0.78]}).word
     'agrees'
     """
-    from cnnlab.stats import verdict
     return verdict(accuracies["shallower, wider"], accuracies["deeper, narrower"], expect="higher")

@@ -5,15 +5,17 @@
 >>> models.list_models("resnet")[:3]               # doctest: +SKIP
 
 Each family of the exact zoo (torchvision's layouts, the papers' configurations)
-lives in its own module here; the chapters' teaching models live in
-:mod:`cnnlab.chapters`. Importing this package registers both.
+lives in its own module here, and importing this package registers them. The
+chapters' teaching models live in :mod:`cnnlab.chapters`, which registers them here
+when it is imported; importing :mod:`cnnlab` does that, so ``models.create`` knows
+every network of the course. The zoo itself knows nothing of the course.
 """
 
 from cnnlab.models.registry import (InputSpec, ModelSpec, UnknownModelError, create,
                                     get_spec, list_models, register)
 from cnnlab.models import (alexnet, densenet, googlenet, resnet, resnet_cifar,  # noqa: F401
                            se_resnet, vgg)
-import cnnlab.chapters  # noqa: F401,E402  (registers every chapter's teaching models)
+from cnnlab.models.imagenet import imagenet_reference
 
 __all__ = ["create", "list_models", "get_spec", "register", "ModelSpec", "InputSpec",
-           "UnknownModelError"]
+           "UnknownModelError", "imagenet_reference"]

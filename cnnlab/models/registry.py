@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from cnnlab import checks
+from cnnlab.seeding import seed_everything
 
 __all__ = ["ModelSpec", "register", "create", "list_models", "get_spec", "UnknownModelError"]
 
@@ -150,7 +151,6 @@ def create(name: str, num_classes: int | None = None, in_channels: int | None = 
     checks.non_negative_int("create", "seed", seed, 0, none="no seeding")
     spec = get_spec(name)
     if seed is not None:
-        from cnnlab.seeding import seed_everything
         seed_everything(seed)
     num_classes = spec.num_classes if num_classes is None else num_classes
     in_channels = spec.in_channels if in_channels is None else in_channels

@@ -17,11 +17,11 @@ STAMP  := $(VENV)/.installed
 # Outside _build/: nbmake collects no notebook under a folder named _build.
 SITE_TEST := _site-test
 DRY_RUN   := _dry-run
-# The unit tests and the examples in the package's docstrings (tests/seed_code holds the
-# articles' scripts verbatim and tests/ddp_worker.py is a torchrun worker: neither is
-# imported for doctests).
-UNIT := tests cnnlab --doctest-modules --ignore=tests/site --ignore=tests/seed_code \
-	--ignore=tests/ddp_worker.py
+# The unit tests and the examples in the package's docstrings (tests/article_code holds the
+# articles' scripts verbatim and tests/support the tests' plugin, torchrun worker and
+# loaders: neither is imported for doctests).
+UNIT := tests cnnlab --doctest-modules --ignore=tests/site --ignore=tests/article_code \
+	--ignore=tests/support
 # The oldest releases the package is tested with (make test-floor; pyproject.toml's floors).
 FLOOR := torch==2.13.0 torchvision==0.28.0 numpy==1.24.4 matplotlib==3.9.0 tqdm==4.66.0 \
 	torchinfo==1.8.0
@@ -69,7 +69,7 @@ book: $(STAMP) _build/.cnnlab-stamp
 
 # The unit tests and every notebook of _toc.yml in one pytest run: nbmake executes the
 # notebooks of a staged copy of the book and writes their outputs back (--overwrite);
-# tests/notebook_run.py fails the run unless exactly the notebooks of _toc.yml ran.
+# tests/support/notebook_run.py fails the run unless exactly the notebooks of _toc.yml ran.
 # The staged site is then built from those outputs (execution off) and checked in
 # Chromium by tests/site (screenshots in _build/screenshots).
 test: $(STAMP)
@@ -77,12 +77,12 @@ test: $(STAMP)
 	cp -r _toc.yml book notebooks $(SITE_TEST)/
 	cp -r _toc.yml notebooks $(DRY_RUN)/
 	sed 's/execute_notebooks: cache/execute_notebooks: "off"/' _config.yml > $(SITE_TEST)/_config.yml
-	$(BIN)/python -m pytest -p tests.notebook_run $(UNIT) \
+	$(BIN)/python -m pytest -p tests.support.notebook_run $(UNIT) \
 		$(SITE_TEST)/notebooks --nbmake --overwrite --book-toc $(SITE_TEST)/_toc.yml \
 		--nbmake-timeout=900 --durations=15
 	# The full (GPU) profile's code path on this CPU: real sizes, 2 steps per fit
 	# (cnnlab.dry_run); outputs are thrown away.
-	CNNLAB_PROFILE=full CNNLAB_DRY_RUN=1 $(BIN)/python -m pytest -p tests.notebook_run \
+	CNNLAB_PROFILE=full CNNLAB_DRY_RUN=1 $(BIN)/python -m pytest -p tests.support.notebook_run \
 		$(DRY_RUN)/notebooks --nbmake --book-toc $(DRY_RUN)/_toc.yml --nbmake-timeout=900 \
 		-p no:cacheprovider
 	$(BIN)/jupyter-book build $(SITE_TEST) -W -n --keep-going

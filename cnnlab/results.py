@@ -145,8 +145,9 @@ def time_to_accuracy(record: dict[str, Any], target: float) -> tuple[float, int]
 
 
 def d2l_published(chapter: str) -> dict[str, Any] | None:
-    """d2l's printed result for ``chapter``'s network (its ``D2L_PUBLISHED``), if any."""
-    return getattr(chapters.module(chapter), "D2L_PUBLISHED", None)
+    """d2l's printed result for ``chapter``'s network (its ``D2L_PUBLISHED``), if any
+    (:func:`cnnlab.chapters.d2l_published`)."""
+    return chapters.d2l_published(chapter)
 
 
 def write_json(path: str | os.PathLike, value: Any) -> None:

@@ -1,4 +1,4 @@
-"""The book's configuration and its notebook run (tests/notebook_run.py)."""
+"""The book's configuration and its notebook run (tests/support/notebook_run.py)."""
 
 import ast
 import json
@@ -14,7 +14,7 @@ import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from notebook_run import toc_notebooks  # noqa: E402
+from support.notebook_run import toc_notebooks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
@@ -97,7 +97,7 @@ def _toc(book: Path, *files: str) -> Path:
 
 def _run(book: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.notebook_run", "--nbmake",
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.support.notebook_run", "--nbmake",
                            "-p", "no:cacheprovider", "--book-toc", str(book / "_toc.yml"),
                            *args, str(book / "notebooks")],
                           cwd=book, env=env, capture_output=True, text=True, timeout=300)
@@ -145,7 +145,7 @@ def test_notebook_kernels_draw_inline_even_if_mplbackend_leaked(tmp_path):
               "import matplotlib\nassert 'inline' in matplotlib.get_backend(), matplotlib.get_backend()")
     _toc(tmp_path, "notebooks/fig")
     env_leak = {**os.environ, "MPLBACKEND": "Agg"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.notebook_run", "--nbmake",
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.support.notebook_run", "--nbmake",
                           "-p", "no:cacheprovider", "--book-toc", str(tmp_path / "_toc.yml"),
                           str(tmp_path / "notebooks")],
                          cwd=tmp_path, env={**env_leak, "PYTHONPATH": str(ROOT)},

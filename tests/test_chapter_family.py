@@ -1,5 +1,5 @@
 """The ResNet family chapter: configurations, counts against torchvision's metadata and
-the paper, the throughput settings, article 003's tables."""
+the paper, the throughput settings, *The ResNet18 architecture*'s tables."""
 
 import pytest
 import torch
@@ -128,8 +128,8 @@ def test_measure_throughput_uses_the_settings(members):
     assert f"cpu, batch 2, 32×32, {precision}" in table and "11,689,512" in table
 
 
-def test_seed003_tables_set_the_claims_beside_the_sources():
-    acc, speed, v = family.seed003_tables()
+def test_article_tables_set_the_claims_beside_the_sources():
+    acc, speed, v = family.article_tables()
     assert v["accuracy"] == {"ResNet18": "agrees", "VGG16": "too low",
                              "InceptionV3": "too low", "Xception": "too low"}
     assert 3.3 < v["gap"]["VGG16"] < 3.5 and v["gap"]["Xception"] == pytest.approx(7.5)
@@ -143,5 +143,5 @@ def test_seed003_tables_set_the_claims_beside_the_sources():
     assert v["ratio_article"] == pytest.approx(115 / 70)
     tiny = family.ThroughputSettings(side=32, batch_size=1, warmup=1, steps=1)
     speeds = family.measure_throughput(["resnet18", "vgg16"], "cpu", tiny)
-    _, speed, v = family.seed003_tables(speeds)
+    _, speed, v = family.article_tables(speeds)
     assert v["ratio_measured"] > 0 and "cpu, batch 1, 32×32" in str(speed)

@@ -1,5 +1,5 @@
 """The blocks-and-shortcuts chapter: options A/B/C, the paired comparison, and the map
-from the Keras ResNet-50 of *CV study notes: ResNet* (seed 002) onto our ResNet-50."""
+from the Keras ResNet-50 of *CV study notes: ResNet* (the fourth source article) onto our ResNet-50."""
 
 import ast
 import types
@@ -13,7 +13,8 @@ from cnnlab import data, models, profiles
 from cnnlab.chapters import shortcuts as S
 from cnnlab.models.resnet_cifar import ZeroPadShortcut
 
-SEEDS = Path(__file__).parent / "seed_code"
+from support.articles import ARTICLES, keras_shim
+
 
 
 # --------------------------------------------------------------------------- options A, B, C
@@ -114,22 +115,21 @@ def test_compare_options_trains_each_option_on_the_same_images():
 
 # --------------------------------------------------------------------------- Keras ResNet-50
 
-def _seed002_resnet50():
+def _cv_notes_resnet50():
     """Run the seed's own ResNet50() through the tests' PyTorch stand-in for Keras."""
-    from test_errata import keras_shim  # the errata tests' loader of the Keras stand-in
     shim = keras_shim()
-    tree = ast.parse((SEEDS / "seed002_keras_resnet50.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ARTICLES / "cv_notes_keras_resnet50.py").read_text(encoding="utf-8"))
     tree.body = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-    seed = types.ModuleType("seed002")
+    seed = types.ModuleType("cv_notes")
     seed.__dict__.update(shim.NAMES)
-    exec(compile(tree, "seed002", "exec"), seed.__dict__)
+    exec(compile(tree, "cv_notes", "exec"), seed.__dict__)
     with torch.device("meta"):
         model = seed.ResNet50()
     return model, dict(shim.outputs)
 
 
 def test_keras_layers_are_the_seed_scripts_layers_with_its_shapes():
-    model, outputs = _seed002_resnet50()
+    model, outputs = _cv_notes_resnet50()
     built = [(name, m) for name, m in model.layers]
     ours = S.keras_layers()
     assert [layer.name for layer in ours] == [name for name, _ in built]

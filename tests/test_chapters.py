@@ -24,8 +24,28 @@ PACKAGE = Path(chapters.__file__).parent
 # The chapters of the part "Modern convolutional networks": each builds and registers its
 # own network and sets it beside d2l's printed result. The ResNet deep dive's chapters
 # (the other modules) mostly study the zoo's networks.
-MODERN_CNNS = ["alexnet", "batchnorm", "densenet", "googlenet", "nin", "resnet", "vgg"]
+MODERN_CNNS = list(chapters.MODERN_CNNS)
 DEEP_DIVE = ["degradation", "efficiency", "family", "recipes", "shortcuts", "transfer", "variants"]
+
+
+def test_every_chapter_keeps_the_contract_written_in_the_package():
+    # The contract: cnnlab/chapters/__init__.py's docstring.
+    for chapter in chapters.names():
+        mod = chapters.module(chapter)
+        exported = set(mod.__all__)
+        assert not [n for n in exported if not hasattr(mod, n)], chapter
+        for name in ("PROFILES", "D2L_PUBLISHED", "BENCHMARK_INPUTS"):
+            assert not hasattr(mod, name) or name in exported, f"{chapter}: {name} not in __all__"
+        for model in chapters.models_of(chapter):  # each network's builder is public
+            assert models.get_spec(model).builder.__name__ in exported, (chapter, model)
+        if chapter in chapters.MODERN_CNNS:
+            assert {"test_acc", "lr", "batch_size", "epochs", "resize", "source"} <= set(
+                mod.D2L_PUBLISHED), chapter
+            assert {"full", "quick", "reference"} <= set(mod.PROFILES), chapter
+            assert mod.BENCHMARK_INPUTS and all(
+                m in models.list_models() for m, _, _ in mod.BENCHMARK_INPUTS), chapter
+        else:
+            assert not hasattr(mod, "D2L_PUBLISHED") and chapters.d2l_published(chapter) is None
 
 
 def test_every_module_is_a_chapter_and_registers_its_models():

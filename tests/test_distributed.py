@@ -28,7 +28,7 @@ import torch
 from cnnlab import models, train
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKER = ROOT / "tests" / "ddp_worker.py"
+WORKER = ROOT / "tests" / "support" / "ddp_worker.py"
 EPOCHS = 5
 
 pytestmark = [pytest.mark.slow,

@@ -1,6 +1,6 @@
 """Each erratum of book/errata.md, shown on the seeds' own code and fixed.
 
-The seeds' listings live verbatim in tests/seed_code/ (one module per listing).
+The seeds' listings live verbatim in tests/article_code/ (one module per listing).
 Every test runs the seed's code (or reads it, for the Keras listings, which cannot
 run without TensorFlow), asserts the failure or the wrong number, then asserts that
 the fix works. Published numbers are checked against torchvision's weights metadata
@@ -23,46 +23,7 @@ from torch import nn
 
 from cnnlab import models
 
-SEEDS = Path(__file__).parent / "seed_code"
-
-
-def load_seed(name: str, *, defs_only: bool = False, names: dict | None = None,
-              replace: tuple[str, str] | None = None, run_name: str | None = None
-              ) -> types.ModuleType:
-    """Execute tests/seed_code/<name>.py as a fresh module and return it.
-
-    defs_only: run only the imports, functions and classes (skip top-level script
-        lines, e.g. seed 001's training run and seed 000's print).
-    names: globals to provide first (the Keras stand-ins of keras_shim).
-    replace: (old, new) applied to the source first: used only to show a fix.
-    run_name: the module's __name__ (default: the file name, so `if __name__ ==
-        "__main__"` blocks do not run).
-    """
-    path = SEEDS / f"{name}.py"
-    source = path.read_text(encoding="utf-8")
-    if replace is not None:
-        assert replace[0] in source
-        source = source.replace(*replace)
-    tree = ast.parse(source, str(path))
-    if defs_only:
-        keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-        tree.body = [node for node in tree.body if isinstance(node, keep)]
-    module = types.ModuleType(run_name or name)
-    module.__file__ = str(path)
-    module.__dict__.update(names or {})
-    exec(compile(tree, str(path), "exec"), module.__dict__)
-    return module
-
-
-def keras_shim():
-    sys.path.insert(0, str(SEEDS))
-    try:
-        import keras_shim as shim
-    finally:
-        sys.path.remove(str(SEEDS))
-    shim.reset()
-    return shim
-
+from support.articles import ARTICLES, keras_shim, load_article
 
 def n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
@@ -131,7 +92,7 @@ def test_resnet_1202_is_worse_than_110_on_cifar10():
 
 def test_relu_of_second_layer_comes_after_the_addition():
     """Seed 000 §3 and seed 004 §5.2: "every conv is followed by BN and ReLU"."""
-    seed = load_seed("seed000_resnet18", defs_only=True)
+    seed = load_article("architecture_explained_resnet18", defs_only=True)
     block = seed.BasicBlock(8, 8).eval()
     with torch.no_grad():
         block.bn2.bias.fill_(-1.0)  # make F(x) clearly negative somewhere
@@ -161,7 +122,7 @@ def _fake_fashion_mnist(root: Path, n: int = 8) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create 4 worker processes")
-def test_seed001_workers_without_main_guard_fail_under_spawn(tmp_path, monkeypatch):
+def test_residual_networks_workers_without_main_guard_fail_under_spawn(tmp_path, monkeypatch):
     """Seed 001: num_workers=4 on every non-Windows system, script with no main guard."""
     # macOS (and Windows) start DataLoader workers with "spawn": each worker re-runs
     # the main script as __mp_main__ while it is still bootstrapping. This replays that
@@ -177,10 +138,10 @@ def test_seed001_workers_without_main_guard_fail_under_spawn(tmp_path, monkeypat
     me._inheriting = True  # what multiprocessing.spawn sets in a worker being prepared
     try:
         with pytest.raises(RuntimeError, match="bootstrapping phase"):
-            load_seed("seed001_resnet_fmnist", run_name="__mp_main__")
+            load_article("residual_networks_resnet_fmnist", run_name="__mp_main__")
         # The fix: the script under `if __name__ == "__main__":`. A worker re-running it
         # as __mp_main__ then only defines functions.
-        source = (SEEDS / "seed001_resnet_fmnist.py").read_text(encoding="utf-8")
+        source = (ARTICLES / "residual_networks_resnet_fmnist.py").read_text(encoding="utf-8")
         head, script = source.split("device = torch.device(", 1)
         guarded = head + 'if __name__ == "__main__":\n' + "".join(
             "    " + line + "\n" for line in ("device = torch.device(" + script).splitlines())
@@ -194,10 +155,10 @@ def test_seed001_workers_without_main_guard_fail_under_spawn(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("side", [28, 96])
-def test_seed001_network_is_the_registry_model(side):
+def test_residual_networks_network_is_the_registry_model(side):
     """The article's network is the ResNet chapter's: same names (its ResNet18.params
     file loads), same parameter count, same outputs from the same weights."""
-    seed = load_seed("seed001_resnet_fmnist", defs_only=True)
+    seed = load_article("residual_networks_resnet_fmnist", defs_only=True)
     torch.manual_seed(0)
     net = seed.resnet18(output=10, in_channels=1).eval()
     ours = models.create("resnet18_fmnist").eval()
@@ -210,14 +171,14 @@ def test_seed001_network_is_the_registry_model(side):
 
 # ============================================================ seed 002 (Keras)
 
-def _seed002_tree() -> ast.Module:
-    path = SEEDS / "seed002_keras_resnet50.py"
+def _cv_notes_tree() -> ast.Module:
+    path = ARTICLES / "cv_notes_keras_resnet50.py"
     return ast.parse(path.read_text(encoding="utf-8"), str(path))
 
 
-def test_seed002_imports_keras2_internal_modules():
+def test_cv_notes_imports_keras2_internal_modules():
     """Seed 002 §3.4: `keras.utils.data_utils`, `keras.utils.image_utils`, local .h5."""
-    tree = _seed002_tree()
+    tree = _cv_notes_tree()
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     # Internal Keras 2 modules: absent from Keras 3, where the import raises
     # ModuleNotFoundError: No module named 'keras.utils.data_utils'.
@@ -231,14 +192,14 @@ def test_seed002_imports_keras2_internal_modules():
     assert [c.args[0].value for c in calls] == ["resnet50_weights_tf_dim_ordering_tf_kernels.h5"]
 
 
-def test_seed002_resnet50_shapes_and_parameters_are_right():
+def test_cv_notes_resnet50_shapes_and_parameters_are_right():
     """Checked, no error: the Keras ResNet50 builds, 55x55 after the stem, 25,636,712 params."""
     shim = keras_shim()
-    tree = _seed002_tree()  # its three functions only: the keras imports cannot run here
+    tree = _cv_notes_tree()  # its three functions only: the keras imports cannot run here
     tree.body = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-    seed = types.ModuleType("seed002")
+    seed = types.ModuleType("cv_notes")
     seed.__dict__.update(shim.NAMES)
-    exec(compile(tree, "seed002", "exec"), seed.__dict__)
+    exec(compile(tree, "cv_notes", "exec"), seed.__dict__)
     with torch.device("meta"):
         model = seed.ResNet50()
     assert tuple(model.outputs.shape) == (1, 1000)
@@ -257,13 +218,13 @@ def test_seed002_resnet50_shapes_and_parameters_are_right():
 
 # ============================================================ seed 003
 
-SEED003_TABLE_41 = {"ResNet18": (69.6, 89.1), "VGG16": (68.2, 88.1),
+ARTICLE_TABLE_41 = {"ResNet18": (69.6, 89.1), "VGG16": (68.2, 88.1),
                     "InceptionV3": (70.1, 89.5), "Xception": (71.5, 90.0)}
-SEED003_TABLE_42 = {"ResNet18": (69.6, 115, 100), "VGG16": (68.2, 70, 150),
+ARTICLE_TABLE_42 = {"ResNet18": (69.6, 115, 100), "VGG16": (68.2, 70, 150),
                     "InceptionV3": (70.1, 50, 200), "Xception": (71.5, 40, 250)}  # top-1, FPS, MB
 
 
-def test_seed003_accuracy_table_against_torchvision():
+def test_resnet18_architecture_accuracy_table_against_torchvision():
     """Seed 003 §4.1: VGG16 68.2/88.1, InceptionV3 70.1/89.5, Xception 71.5/90.0."""
     published = {"ResNet18": top(W.ResNet18_Weights.IMAGENET1K_V1),
                  "VGG16": top(W.VGG16_Weights.IMAGENET1K_V1),
@@ -272,19 +233,19 @@ def test_seed003_accuracy_table_against_torchvision():
                          "InceptionV3": (77.294, 93.45)}
     # Keras Applications' Xception: top-1 0.790, top-5 0.945 (tf.keras.applications.xception)
     published["Xception"] = (79.0, 94.5)
-    for net, (acc1, acc5) in SEED003_TABLE_41.items():
+    for net, (acc1, acc5) in ARTICLE_TABLE_41.items():
         if net == "ResNet18":
             assert abs(acc1 - published[net][0]) < 0.2 and abs(acc5 - published[net][1]) < 0.1
         else:
             assert published[net][0] - acc1 > 3  # 3.4 to 7.5 points too low
     # so the text's "ResNet18 is more accurate than VGG16" is the wrong way round
     assert published["ResNet18"][0] < published["VGG16"][0]
-    assert SEED003_TABLE_41["ResNet18"][0] > SEED003_TABLE_41["VGG16"][0]
+    assert ARTICLE_TABLE_41["ResNet18"][0] > ARTICLE_TABLE_41["VGG16"][0]
 
 
-def test_seed003_speed_memory_table_contradicts_itself_and_vgg16_size():
+def test_resnet18_architecture_speed_memory_table_contradicts_itself_and_vgg16_size():
     """Seed 003 §4.2: FPS and MB without source; VGG16 "150 MB"."""
-    t = SEED003_TABLE_42
+    t = ARTICLE_TABLE_42
     # The text: "more accurate than VGG16 and InceptionV3" - its own table: 69.6 < 70.1
     assert t["ResNet18"][0] < t["InceptionV3"][0]
     # The text: "memory larger than Xception" - its own table: 100 MB < 250 MB
@@ -297,10 +258,10 @@ def test_seed003_speed_memory_table_contradicts_itself_and_vgg16_size():
     assert resnet18["num_params"] * 4 / 1e6 < t["ResNet18"][2]  # 46.8 MB: possible, unsourced
 
 
-def test_seed003_keras_block_cannot_change_channels():
+def test_resnet18_architecture_keras_block_cannot_change_channels():
     """Seed 003 §2.3: `x = x_in + x` with no projection (and no ReLU after it)."""
     shim = keras_shim()
-    seed = load_seed("seed003_resnet18_blocks", names=shim.NAMES)  # PyTorch stand-ins
+    seed = load_article("resnet18_architecture_blocks", names=shim.NAMES)  # PyTorch stand-ins
     x64 = torch.randn(1, 64, 56, 56)
     with pytest.raises(RuntimeError, match=r"size of tensor a \(64\) must match the size of "
                                            r"tensor b \(128\) at non-singleton dimension 1"):
@@ -313,14 +274,14 @@ def test_seed003_keras_block_cannot_change_channels():
     assert block(x64).shape == (1, 128, 28, 28) and (block(x64) >= 0).all()
 
 
-def test_seed003_pytorch_block_ignores_stride_in_shortcut():
+def test_resnet18_architecture_pytorch_block_ignores_stride_in_shortcut():
     """Seed 003 §3.2: projection only `if in_channels != out_channels`."""
-    seed = load_seed("seed003_resnet18_blocks", names=keras_shim().NAMES)
+    seed = load_article("resnet18_architecture_blocks", names=keras_shim().NAMES)
     x = torch.randn(1, 64, 56, 56)
     with pytest.raises(RuntimeError, match=r"size of tensor a \(28\) must match the size of "
                                            r"tensor b \(56\) at non-singleton dimension 3"):
         seed.ResNetBlock(64, 64, stride=2)(x)
-    fixed = load_seed("seed003_resnet18_blocks", names=keras_shim().NAMES,
+    fixed = load_article("resnet18_architecture_blocks", names=keras_shim().NAMES,
                       replace=("if in_channels != out_channels:",
                                "if stride != 1 or in_channels != out_channels:"))
     assert fixed.ResNetBlock(64, 64, stride=2)(x).shape == (1, 64, 28, 28)
@@ -329,9 +290,9 @@ def test_seed003_pytorch_block_ignores_stride_in_shortcut():
 
 # ============================================================ seed 004
 
-def test_seed004_alexnet_224_gives_5x5_not_6x6():
+def test_modern_cnns_alexnet_224_gives_5x5_not_6x6():
     """Seed 004 §1.2-1.3: padding=0 on 224x224 input, classifier expects 256*6*6."""
-    seed = load_seed("seed004_alexnet")
+    seed = load_article("modern_cnns_alexnet")
     net = seed.AlexNet().eval()
     with pytest.raises(RuntimeError, match=r"shape '\[1, 9216\]' is invalid for input of size 6400"):
         net(torch.randn(1, 3, 224, 224))
@@ -344,21 +305,21 @@ def test_seed004_alexnet_224_gives_5x5_not_6x6():
     assert sides(at224) == [54, 26, 26, 12, 12, 12, 12, 5]
     assert sides(at227) == [55, 27, 27, 13, 13, 13, 13, 6]
     # the fix: padding=2 at 224 (and an adaptive pool), as torchvision and cnnlab
-    fixed = load_seed("seed004_alexnet", replace=("stride=4, padding=0", "stride=4, padding=2"))
+    fixed = load_article("modern_cnns_alexnet", replace=("stride=4, padding=0", "stride=4, padding=2"))
     with torch.no_grad():
         assert fixed.AlexNet().eval()(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
         assert models.create("alexnet").eval()(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
 
 
-def test_seed004_googlenet_inception4b_gets_512_channels():
+def test_modern_cnns_googlenet_inception4b_gets_512_channels():
     """Seed 004 §4.3: inception4b/4c/4d declared with 504 input channels."""
-    seed = load_seed("seed004_googlenet")
+    seed = load_article("modern_cnns_googlenet")
     with pytest.raises(RuntimeError, match=r"weight of size \[160, 504, 1, 1\], expected "
                                            r"input\[1, 512, 4, 4\] to have 504 channels, but "
                                            r"got 512 channels instead"):
         seed.GoogLeNet()(torch.randn(1, 3, 64, 64))  # any size: the channels are wrong
     assert 192 + 208 + 48 + 64 == 512  # inception4a's four branches
-    fixed = load_seed("seed004_googlenet", replace=("InceptionModule(504,", "InceptionModule(512,"))
+    fixed = load_article("modern_cnns_googlenet", replace=("InceptionModule(504,", "InceptionModule(512,"))
     with torch.device("meta"):
         net = fixed.GoogLeNet()
     seen = {}
@@ -374,18 +335,18 @@ def test_seed004_googlenet_inception4b_gets_512_channels():
         assert models.create("googlenet")(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
 
 
-def test_seed004_inception_pool_branch_keeps_the_size():
+def test_modern_cnns_inception_pool_branch_keeps_the_size():
     """Seed 004 §4.2: the 3x3 max-pool branch "downsamples, reducing the map size"."""
-    seed = load_seed("seed004_googlenet")
+    seed = load_article("modern_cnns_googlenet")
     module = seed.InceptionModule(192, 64, 96, 128, 16, 32, 32)
     x = torch.randn(1, 192, 28, 28)
     assert module.pool(x).shape == x.shape  # stride 1, padding 1: same 28x28
     assert module(x).shape == (1, 256, 28, 28)  # so the four branches can be concatenated
 
 
-def test_seed004_resnet18_block_has_no_expansion():
+def test_modern_cnns_resnet18_block_has_no_expansion():
     """Seed 004 §5.3: ResNet18() with the 2-layer ResidualBlock."""
-    seed = load_seed("seed004_resnet")
+    seed = load_article("modern_cnns_resnet")
     with pytest.raises(AttributeError,
                        match="type object 'ResidualBlock' has no attribute 'expansion'"):
         seed.ResNet18()
@@ -393,15 +354,15 @@ def test_seed004_resnet18_block_has_no_expansion():
         seed.ResNet34()
     with torch.device("meta"):
         assert seed.ResNet50()(torch.randn(1, 3, 224, 224)).shape == (1, 1000)  # has it: 4
-    fixed = load_seed("seed004_resnet", replace=(
+    fixed = load_article("modern_cnns_resnet", replace=(
         "class ResidualBlock(nn.Module):\n", "class ResidualBlock(nn.Module):\n    expansion = 1\n"))
     assert fixed.ResNet18()(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
     assert models.create("resnet18")(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
 
 
-def test_seed004_bottleneck_is_1x1_3x3_1x1():
+def test_modern_cnns_bottleneck_is_1x1_3x3_1x1():
     """Seed 004 §5.2: "one 1x1 conv for the channels and two 3x3 convs"."""
-    seed = load_seed("seed004_resnet")
+    seed = load_article("modern_cnns_resnet")
     block = seed.BottleneckResidualBlock(256, 64)
     kernels = [block.conv1.kernel_size[0], block.conv2.kernel_size[0], block.conv3.kernel_size[0]]
     assert kernels == [1, 3, 1]  # the seed's own code: two 1x1, one 3x3
@@ -409,9 +370,9 @@ def test_seed004_bottleneck_is_1x1_3x3_1x1():
             if isinstance(m, nn.Conv2d)] == [1, 3, 1]
 
 
-def test_seed004_resnet_convs_keep_a_bias_before_batchnorm():
+def test_modern_cnns_resnet_convs_keep_a_bias_before_batchnorm():
     """Note (not an error): seed 004's convs keep a bias that BN cancels."""
-    seed = load_seed("seed004_resnet")
+    seed = load_article("modern_cnns_resnet")
     with torch.device("meta"):
         net = seed.ResNet50()
     tv = W.ResNet50_Weights.IMAGENET1K_V1.meta["num_params"]
@@ -420,11 +381,11 @@ def test_seed004_resnet_convs_keep_a_bias_before_batchnorm():
     assert biases == 26_560
 
 
-def test_seed004_listings_that_run_at_224():
+def test_modern_cnns_listings_that_run_at_224():
     """Checked, no error: seed 004's VGG16, NiN and DenseNet give (1, 1000) at 224."""
-    vgg = load_seed("seed004_vgg")
-    nin = load_seed("seed004_nin")
-    dense = load_seed("seed004_densenet")
+    vgg = load_article("modern_cnns_vgg")
+    nin = load_article("modern_cnns_nin")
+    dense = load_article("modern_cnns_densenet")
     with torch.device("meta"):
         x = torch.randn(1, 3, 224, 224)
         vgg16 = vgg.VGG(vgg.make_layers(vgg.cfg_vgg16))
@@ -438,15 +399,15 @@ def test_seed004_listings_that_run_at_224():
     assert W.DenseNet121_Weights.IMAGENET1K_V1.meta["num_params"] == 7_978_856
 
 
-def test_seed000_resnet18_is_torchvision_resnet18():
+def test_architecture_explained_resnet18_is_torchvision_resnet18():
     """Checked, no error: seed 000's ResNet18 is torchvision's, layer for layer."""
-    seed = load_seed("seed000_resnet18", defs_only=True)
+    seed = load_article("architecture_explained_resnet18", defs_only=True)
     net = seed.ResNet18(num_classes=1000)
     assert n_params(net) == W.ResNet18_Weights.IMAGENET1K_V1.meta["num_params"]
     torchvision.models.resnet18().load_state_dict(net.state_dict())
 
 
 def test_every_seed_listing_is_used():
-    listings = {p.stem for p in SEEDS.glob("seed0*.py")}
+    listings = {p.stem for p in ARTICLES.glob("seed0*.py")}
     text = Path(__file__).read_text(encoding="utf-8")
     assert [name for name in sorted(listings) if name not in text] == []

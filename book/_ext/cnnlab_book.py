@@ -1,6 +1,6 @@
 """Sphinx extension for the cnnlab book: execution statistics, build versions, clean pages.
 
-- ``nbmake`` executes the notebooks once in ``make test`` (see ``tests/notebook_run.py``,
+- ``nbmake`` executes the notebooks once in ``make test`` (see ``tests/support/notebook_run.py``,
   which writes each notebook's run time into its metadata under ``cnnlab.execution``);
   the site is then built with execution off. This extension hands those run times to
   myst-nb, so its ``{nb-exec-table}`` lists them just as it lists the notebooks that

@@ -1,18 +1,30 @@
-"""The chapters: one module per chapter, holding its teaching models and its profiles.
+"""The chapters: one module per chapter, holding its teaching models, profiles and experiments.
 
-A chapter module (``alexnet.py``, ``vgg.py``, ...) opens with a docstring (the
-paper, the idea, a table of the stages), builds the chapter's networks flat, the way
-*Dive into Deep Learning* writes them, with small helpers such as ``vgg_block`` or
-``nin_block``, registers them with :func:`cnnlab.models.register`, and may declare:
+**The chapter contract** (``tests/test_chapters.py`` checks it for every module):
 
-- ``PROFILES``: ``{"full": Profile(...), "quick": Profile(...)}``, the chapter's
-  training settings (:mod:`cnnlab.profiles` chooses one of them);
-- ``BENCHMARK_INPUTS``: ``[(model, side, batch), ...]``, inputs at which a CPU trains
-  the chapter's networks in seconds (``benchmarks/precision.py`` times them).
+- A docstring that names the chapter's source (the paper, the idea, its stages).
+- ``__all__``, listing every public name below, and nothing that does not exist.
+- The chapter's networks, built flat the way *Dive into Deep Learning* writes them,
+  with small helpers such as ``vgg_block``, registered with
+  :func:`cnnlab.models.register` (``models.create`` then builds them by name).
+- ``PROFILES``, when the chapter trains: ``{"full": ..., "quick": ...}`` built with
+  :mod:`cnnlab.recipe` (``full`` the source's published recipe, ``quick`` the short
+  CPU run); :mod:`cnnlab.profiles` chooses one.
+- The chapter's experiments as functions, each with its settings as module
+  constants (``EXPERIMENT``, ``SEEDS``...) and, where a claim rests on a difference
+  over seeds, a verdict computed by :mod:`cnnlab.stats`.
+- The chapters of the modern CNNs (:data:`MODERN_CNNS`) also declare
+  ``D2L_PUBLISHED`` (d2l's printed run: ``test_acc``, ``lr``, ``batch_size``,
+  ``epochs``, ``resize``, ``source``), a ``reference`` profile (the recipe all seven
+  share, recorded at scale with ``cnnlab record``) and ``BENCHMARK_INPUTS``
+  (``[(model, side, batch), ...]``: inputs at which a CPU trains the chapter's
+  networks in seconds; ``benchmarks/precision.py`` times them).
 
 Every module of this package whose name does not start with ``_`` is a chapter and
-is imported (so its models are registered) when :mod:`cnnlab.models` is. A new
-chapter is one new module here plus one notebook.
+is imported (so its models are registered) when :mod:`cnnlab` is. A new chapter is
+one new module here plus one notebook. The comparison chapter's module,
+:mod:`cnnlab.compare`, sits above this package: it reads every chapter and the
+records of their runs.
 
 >>> from cnnlab import chapters
 >>> "resnet" in chapters.names()
@@ -31,7 +43,11 @@ from cnnlab import models
 from cnnlab.chapters._common import init_cnn
 
 __all__ = ["names", "module", "models_of", "chapter_of", "profiles_of", "benchmark_inputs",
-           "init_cnn"]
+           "d2l_published", "MODERN_CNNS", "init_cnn"]
+
+#: The chapters of the modern CNNs, in the book's order: each sets its network beside
+#: d2l's (``D2L_PUBLISHED``) and has a ``reference`` profile.
+MODERN_CNNS = ("alexnet", "vgg", "nin", "googlenet", "batchnorm", "resnet", "densenet")
 
 
 def _discover(paths=__path__, package: str = __name__) -> dict[str, ModuleType]:
@@ -83,4 +99,10 @@ def chapter_of(model: str) -> str | None:
 
 def benchmark_inputs() -> list[tuple[str, int, int]]:
     """Every chapter's ``BENCHMARK_INPUTS``: ``(model, side, batch)`` rows."""
-    return [row for m in _CHAPTERS.values() for row in getattr(m, "BENCHMARK_INPUTS", [])]
+    return [row for c in MODERN_CNNS for row in module(c).BENCHMARK_INPUTS]
+
+
+def d2l_published(chapter: str) -> dict | None:
+    """d2l's printed result for ``chapter``'s network (its ``D2L_PUBLISHED``); None for
+    the chapters outside :data:`MODERN_CNNS`, which d2l does not have."""
+    return module(chapter).D2L_PUBLISHED if chapter in MODERN_CNNS else None

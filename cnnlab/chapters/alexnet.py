@@ -44,7 +44,7 @@ from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
 from cnnlab.stats import verdict
 
 __all__ = ["alexnet_fmnist", "with_activation", "last_map_side", "PROFILES", "EXPERIMENT",
-           "SEEDS", "activation_experiment", "activation_verdict"]
+           "SEEDS", "activation_experiment", "activation_verdict", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Deep Convolutional Neural Networks (AlexNet)"): one unseeded GPU run, SGD, full test set.

@@ -43,7 +43,7 @@ from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
 from cnnlab.recipe import d2l_recipe, reference_recipe
 
-__all__ = ["lenet", "lenet_bn", "batch_norm", "PROFILES"]
+__all__ = ["lenet", "lenet_bn", "batch_norm", "PROFILES", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Batch Normalization"): one unseeded GPU run, SGD, full test set;

@@ -38,7 +38,7 @@ from cnnlab.recipe import Profile
 from cnnlab.seeding import seed_everything
 from cnnlab.train import fit
 
-__all__ = ["PROFILES", "DEPTHS", "MILESTONES", "KINDS", "PAPER_TABLE6", "PAPER_FIG6", "NABLA0001",
+__all__ = ["PROFILES", "DEPTHS", "MILESTONES", "KINDS", "PAPER_TABLE6", "PAPER_FIG6", "PLAIN_NET_REPRODUCTION",
            "build", "run_name", "step_schedule", "paper_sgd", "train_four", "final_errors", "verdict",
            "conv_grad_norms", "plot_training_error", "plot_grad_norms"]
 
@@ -54,7 +54,7 @@ PAPER_TABLE6 = {"resnet20": 8.75, "resnet32": 7.51, "resnet44": 7.17, "resnet56"
 PAPER_FIG6 = "Fig. 6 (left): the training and test error of plain-20/32/44/56 rise with depth"
 # A public reproduction with plain nets (github.com/nabla0001/resnet, README): CIFAR-10 test
 # error %, mean ± std over 5 runs, the paper's recipe.
-NABLA0001 = {"plain20": (9.78, 0.13), "plain56": (12.95, 0.22),
+PLAIN_NET_REPRODUCTION = {"plain20": (9.78, 0.13), "plain56": (12.95, 0.22),
              "resnet20": (8.51, 0.22), "resnet56": (7.40, 0.27)}
 
 

@@ -41,7 +41,7 @@ from cnnlab.models.registry import register
 from cnnlab.recipe import d2l_recipe, reference_recipe
 
 __all__ = ["conv_block", "DenseBlock", "transition_block", "densenet_fmnist", "channel_growth",
-           "PROFILES"]
+           "PROFILES", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Densely Connected Networks (DenseNet)"): one unseeded GPU run, SGD, full test set.

@@ -24,8 +24,8 @@ ImageNet top-1 / top-5 (single crop)  torchvision's weights metadata, read offli
                                       (:func:`torchvision_reference`)
 paper's errors                        He et al. Table 1 (FLOPs), Tables 2–3 (10-crop),
                                       Table 4 (single model): :data:`PAPER`
-article 003's tables (§4.1, §4.2)     :data:`SEED003_ACCURACY`, :data:`SEED003_SPEED`,
-                                      set beside their sources by :func:`seed003_tables`
+*The ResNet18 architecture*'s tables (§4.1, §4.2)     :data:`ARTICLE_ACCURACY`, :data:`ARTICLE_SPEED`,
+                                      set beside their sources by :func:`article_tables`
 ====================================  =====================================================
 
 >>> [s["blocks"] for s in stages("resnet50")]
@@ -49,10 +49,10 @@ from cnnlab.models.resnet import BasicBlock, Bottleneck, CONFIGS
 from cnnlab.table import Table
 
 __all__ = ["FAMILY", "THROUGHPUT", "ThroughputSettings", "throughput_settings", "PAPER",
-           "SEED003_ACCURACY", "SEED003_SPEED", "XCEPTION_KERAS", "title", "stages",
+           "ARTICLE_ACCURACY", "ARTICLE_SPEED", "XCEPTION_KERAS", "title", "stages",
            "weighted_layers", "stage_table", "parameters_by_stage", "torchvision_reference",
            "Member", "survey", "measure_throughput", "family_table", "paper_table",
-           "plot_accuracy_vs_cost", "stride_in_first_1x1", "seed003_tables"]
+           "plot_accuracy_vs_cost", "stride_in_first_1x1", "article_tables"]
 
 FAMILY: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 
@@ -111,12 +111,12 @@ PAPER: dict[str, dict[str, Any]] = {
     "resnet152": {"gmacs": 11.3, "ten_crop": (21.43, 5.71), "single_model": (19.38, 4.49)},
 }
 
-# Article 003, "The ResNet18 architecture", §4.1 (top-1 %, top-5 %) and §4.2 (FPS, MB),
+# *The ResNet18 architecture*, "The ResNet18 architecture", §4.1 (top-1 %, top-5 %) and §4.2 (FPS, MB),
 # as printed; neither table names a source, hardware, batch, resolution or precision.
-SEED003_ACCURACY: dict[str, tuple[float, float]] = {
+ARTICLE_ACCURACY: dict[str, tuple[float, float]] = {
     "ResNet18": (69.6, 89.1), "VGG16": (68.2, 88.1),
     "InceptionV3": (70.1, 89.5), "Xception": (71.5, 90.0)}
-SEED003_SPEED: dict[str, tuple[float, float]] = {
+ARTICLE_SPEED: dict[str, tuple[float, float]] = {
     "ResNet18": (115, 100), "VGG16": (70, 150), "InceptionV3": (50, 200), "Xception": (40, 250)}
 
 # torchvision has no Xception; Keras Applications' table (tf.keras.applications.xception,
@@ -124,9 +124,9 @@ SEED003_SPEED: dict[str, tuple[float, float]] = {
 # (rounded there, so the float32 size below is good to about 0.2 MB).
 XCEPTION_KERAS = {"acc1": 79.0, "acc5": 94.5, "params": 22_900_000,
                   "source": "Keras Applications (`tf.keras.applications.xception`)"}
-_SEED003_WEIGHTS = {"ResNet18": "ResNet18_Weights", "VGG16": "VGG16_Weights",
+_ARTICLE_WEIGHTS = {"ResNet18": "ResNet18_Weights", "VGG16": "VGG16_Weights",
                     "InceptionV3": "Inception_V3_Weights"}
-_SEED003_ZOO = {"ResNet18": "resnet18", "VGG16": "vgg16"}  # what our zoo can time
+_ARTICLE_ZOO = {"ResNet18": "resnet18", "VGG16": "vgg16"}  # what our zoo can time
 
 
 # --------------------------------------------------------------------------- configuration
@@ -389,22 +389,22 @@ def plot_accuracy_vs_cost(members: Sequence[Member],
     return fig
 
 
-# --------------------------------------------------------------------------- article 003
+# --------------------------------------------------------------------------- *The ResNet18 architecture*
 
 def _published(model: str) -> dict[str, Any]:
     if model == "Xception":
         return dict(XCEPTION_KERAS)
     import torchvision
 
-    meta = getattr(getattr(torchvision.models, _SEED003_WEIGHTS[model]), "IMAGENET1K_V1").meta
+    meta = getattr(getattr(torchvision.models, _ARTICLE_WEIGHTS[model]), "IMAGENET1K_V1").meta
     acc = meta["_metrics"]["ImageNet-1K"]
     return {"acc1": acc["acc@1"], "acc5": acc["acc@5"], "params": meta["num_params"],
-            "source": f"torchvision `{_SEED003_WEIGHTS[model]}.IMAGENET1K_V1`"}
+            "source": f"torchvision `{_ARTICLE_WEIGHTS[model]}.IMAGENET1K_V1`"}
 
 
-def seed003_tables(speeds: dict[str, measure.BenchResult] | None = None
+def article_tables(speeds: dict[str, measure.BenchResult] | None = None
                    ) -> tuple[Table, Table, dict[str, Any]]:
-    """Article 003's two tables beside their sources.
+    """*The ResNet18 architecture*'s two tables beside their sources.
 
     Returns ``(accuracy, speed, verdicts)``. ``accuracy``: the article's top-1/top-5,
     the published single-crop figures and the difference. ``speed``: the article's FPS
@@ -414,12 +414,12 @@ def seed003_tables(speeds: dict[str, measure.BenchResult] | None = None
     for the prose (``{"accuracy": {model: "agrees" | "too low"}, "memory": {model:
     "impossible" | "unverifiable"}, "order": ...}``).
 
-    >>> seed003_tables()[2]["accuracy"]["ResNet18"]
+    >>> article_tables()[2]["accuracy"]["ResNet18"]
     'agrees'
     """
     speeds = speeds or {}
     acc_rows, verdicts = [], {"accuracy": {}, "memory": {}, "gap": {}}
-    for model, (a1, a5) in SEED003_ACCURACY.items():
+    for model, (a1, a5) in ARTICLE_ACCURACY.items():
         pub = _published(model)
         d1, d5 = a1 - pub["acc1"], a5 - pub["acc5"]
         # close, not exact: 69.6 is not 69.758 rounded (the other rows miss by points)
@@ -434,24 +434,24 @@ def seed003_tables(speeds: dict[str, measure.BenchResult] | None = None
                        "article − published", "verdict", "source"], acc_rows)
 
     speed_rows = []
-    for model, (fps, mb) in SEED003_SPEED.items():
+    for model, (fps, mb) in ARTICLE_SPEED.items():
         pub = _published(model)
         weights_mb = pub["params"] * 4 / 1e6
         impossible = weights_mb > mb
         verdicts["memory"][model] = "impossible" if impossible else "unverifiable"
-        r = speeds.get(_SEED003_ZOO.get(model, ""))
+        r = speeds.get(_ARTICLE_ZOO.get(model, ""))
         speed_rows.append([model, f"{fps}", f"{mb}", f"{weights_mb:,.1f}",
                            f"{r.images_per_s:,.1f} ({_setting_text(r)})" if r else "not timed here",
                            ("impossible: the weights alone are larger" if impossible else
                             "cannot be checked: no hardware, batch, resolution or precision")])
     if "resnet18" in speeds and "vgg16" in speeds:
         verdicts["ratio_measured"] = speeds["resnet18"].images_per_s / speeds["vgg16"].images_per_s
-    verdicts["ratio_article"] = SEED003_SPEED["ResNet18"][0] / SEED003_SPEED["VGG16"][0]
+    verdicts["ratio_article"] = ARTICLE_SPEED["ResNet18"][0] / ARTICLE_SPEED["VGG16"][0]
     # The article's text: ResNet18 "more accurate than VGG16 and InceptionV3"; its own
     # table has InceptionV3 above ResNet18 (70.1 > 69.6), the published figures both.
     verdicts["order"] = {"article_says_resnet18_beats": ["VGG16", "InceptionV3"],
                          "published_above_resnet18": sorted(
-                             m for m in SEED003_ACCURACY
+                             m for m in ARTICLE_ACCURACY
                              if _published(m)["acc1"] > _published("ResNet18")["acc1"])}
     speed_table = Table(["model", "article §4.2: FPS", "article: MB", "fp32 weights alone (MB)",
                          "measured here: img/s", "the MB figure"], speed_rows)

@@ -39,7 +39,7 @@ from cnnlab.models.registry import register
 from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
 
 __all__ = ["Inception", "googlenet_fmnist", "BRANCHES", "branches_of", "inception_inputs",
-           "branch_table", "format_branch_table", "plot_branch_table", "PROFILES"]
+           "branch_table", "format_branch_table", "plot_branch_table", "PROFILES", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Networks with Parallel Concatenations (GoogLeNet)"): one unseeded GPU run, SGD, full test set.

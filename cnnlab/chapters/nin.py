@@ -42,7 +42,7 @@ from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
 from cnnlab.stats import verdict
 
 __all__ = ["nin_block", "nin", "nin_with_fc_head", "small_nin", "head_variants", "HEADS",
-           "head_experiment", "head_verdict", "PROFILES", "EXPERIMENT", "LRS", "SEEDS"]
+           "head_experiment", "head_verdict", "PROFILES", "EXPERIMENT", "LRS", "SEEDS", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Network in Network (NiN)"): one unseeded GPU run, SGD, full test set;

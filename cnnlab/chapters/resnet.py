@@ -41,7 +41,7 @@ from cnnlab.stats import verdict
 
 __all__ = ["Residual", "resnet_block", "GlobalAvgPool2d", "resnet18_fmnist", "PlainBlock",
            "plain_resnet18", "PROFILES", "EXPERIMENT", "EXPERIMENT_WIDTH", "SEEDS",
-           "shortcut_experiment", "shortcut_verdict"]
+           "shortcut_experiment", "shortcut_verdict", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Residual Networks (ResNet)"): one unseeded GPU run, SGD, full test set;

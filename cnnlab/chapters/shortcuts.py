@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from cnnlab import dry_run, models, predictions, stats, train
-from cnnlab.models.resnet import Bottleneck, conv1x1, ResidualBlock, ResNet
+from cnnlab.models.resnet import Bottleneck, conv1x1, init_resnet, ResidualBlock, ResNet
 from cnnlab.models.resnet_cifar import SHORTCUTS, ZeroPadShortcut
 from cnnlab.recipe import Profile
 from cnnlab.table import Table
@@ -88,16 +88,6 @@ CLAIMS = (("A", "B", "higher"), ("B", "C", "higher"))
 
 # --------------------------------------------------------------------------- options A, B, C
 
-def _init_like_resnet(module: nn.Module) -> nn.Module:
-    """He init for convolutions, BN at 1/0: what :class:`ResNet` does to its own layers."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-    return module
-
 
 def _block_shape(block: ResidualBlock) -> tuple[int, int, int]:
     """(in channels, out channels, stride) of a residual block."""
@@ -140,7 +130,7 @@ def with_shortcuts(net: nn.Module, option: str) -> nn.Module:
         elif option == "C" or reshapes:
             if not projects:
                 device = block.conv1.weight.device
-                block.downsample = _init_like_resnet(nn.Sequential(
+                block.downsample = init_resnet(nn.Sequential(
                     conv1x1(c_in, c_out, stride), nn.BatchNorm2d(c_out))).to(device)
         else:
             block.downsample = None

@@ -58,7 +58,8 @@ from torch.nn import functional as F
 from cnnlab import dry_run, measure, models, stats, train
 from cnnlab.models.densenet import DenseBlock, DenseLayer, Transition
 from cnnlab.models.registry import register
-from cnnlab.models.resnet import BasicBlock, Bottleneck, conv3x3, ResidualBlock, ResNet
+from cnnlab.models.resnet import (HE_2016, BasicBlock, Bottleneck, conv3x3, init_resnet,
+                                  ResidualBlock, ResNet)
 from cnnlab.models.se_resnet import SEBasicBlock
 from cnnlab.recipe import Profile
 
@@ -67,7 +68,6 @@ __all__ = ["SmallSEBasicBlock", "SmallResNet", "SmallDenseNet", "Variant", "VARI
            "run_variants", "final_accuracies", "verdicts", "seeds_table",
            "plot_cost_vs_accuracy", "grouped_conv_parameters", "PROFILES"]
 
-HE_2016 = "He et al. 2016, arXiv:1512.03385"
 XIE_2017 = "Xie et al. 2017, arXiv:1611.05431"
 ZAGORUYKO_2016 = "Zagoruyko & Komodakis 2016, arXiv:1605.07146"
 HU_2018 = "Hu, Shen, Sun 2018, arXiv:1709.01507"
@@ -146,9 +146,7 @@ class SmallResNet(ResNet):
         self.layer3 = self._make_layer(block, widths[2], layers[2], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(widths[2] * block.expansion, num_classes)
-        for m in self.modules():  # He init, as the zoo's ResNet (BN starts at 1 and 0)
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        init_resnet(self)  # He init, as the zoo's ResNet
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))

@@ -43,7 +43,7 @@ from cnnlab.stats import verdict
 
 __all__ = ["vgg_block", "VGG11_ARCH", "vgg11_fmnist", "PROFILES", "VARIANTS", "EXPERIMENT",
            "EXPERIMENT_MODEL", "SEEDS", "TRAINED", "BENCH_SIDE", "BENCH_BATCH", "conv_layers",
-           "variant_costs", "depth_experiment", "depth_verdict"]
+           "variant_costs", "depth_experiment", "depth_verdict", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Networks Using Blocks (VGG)"): one unseeded GPU run, SGD, full test set;

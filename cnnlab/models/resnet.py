@@ -45,7 +45,7 @@ from torch import nn
 from cnnlab.models.registry import register
 
 __all__ = ["ResidualBlock", "BasicBlock", "Bottleneck", "ResNet", "ResNetConfig", "CONFIGS",
-           "build_resnet", "conv3x3", "conv1x1"]
+           "build_resnet", "conv3x3", "conv1x1", "init_resnet", "HE_2016"]
 
 HE_2016 = "He et al. 2016, arXiv:1512.03385"
 
@@ -157,6 +157,24 @@ class Bottleneck(ResidualBlock):
         return self.bn3
 
 
+def init_resnet(module: nn.Module) -> nn.Module:
+    """He et al.'s initialisation for ReLU networks (arXiv:1502.01852), as torchvision's
+    ResNet does it: every convolution normal with variance 2 / fan_out, every batch
+    norm at scale 1 and shift 0. Returns ``module``.
+
+    >>> conv = init_resnet(nn.Sequential(nn.Conv2d(64, 64, 3), nn.BatchNorm2d(64)))[0]
+    >>> round(conv.weight.var().item() * 64 * 9, 1)   # 2 / fan_out, fan_out = 64·3·3
+    2.0
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return module
+
+
 class ResNet(nn.Module):
     """Stem, four stages of residual blocks, global average pool, linear classifier.
 
@@ -195,12 +213,7 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))  # any input size → 1×1
         self.fc = nn.Linear(512 * block.expansion, num_classes)
 
-        for m in self.modules():  # He init for ReLU nets (arXiv:1502.01852), as torchvision
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_resnet(self)
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, ResidualBlock):

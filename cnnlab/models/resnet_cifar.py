@@ -48,7 +48,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from cnnlab.models.registry import register
-from cnnlab.models.resnet import BasicBlock, conv1x1, conv3x3
+from cnnlab.models.resnet import BasicBlock, conv1x1, conv3x3, init_resnet
 
 __all__ = ["ZeroPadShortcut", "PlainBlock", "CifarResNet", "DEPTHS", "SHORTCUTS",
            "build_resnet_cifar", "build_plain_cifar"]
@@ -121,12 +121,7 @@ class CifarResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(64, num_classes)
 
-        for m in self.modules():  # the paper initialises as in He et al. 2015 (arXiv:1502.01852)
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_resnet(self)  # the paper initialises as in He et al. 2015 (arXiv:1502.01852)
 
     def _block(self, in_channels: int, out_channels: int, stride: int) -> BasicBlock:
         if self.shortcut is None:

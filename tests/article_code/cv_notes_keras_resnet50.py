@@ -1,7 +1,7 @@
 # Seed: ../shared/seeds/002_db2f53f3fde7514b.txt
 # "CV学习笔记-ResNet", section "3.4 整体代码测试" (the full program; sections 3.1-3.3
 # show the same three functions). Keras code: it needs Keras 2.x and cannot run here
-# (no TensorFlow); tests execute its functions against tests/seed_code/keras_shim.py,
+# (no TensorFlow); tests execute its functions against tests/article_code/keras_shim.py,
 # a PyTorch stand-in, and read its imports statically.
 # Verbatim; line breaks and indentation restored (the page ran lines together).
 #-------------------------------------------------------------#

@@ -2,7 +2,7 @@
 # "ResNet18网络架构:揭秘残差连接和捷径连接", two listings:
 #   section "2.3 残差连接在 ResNet18 中的应用" (Keras-style `resnet_block`; the seed
 #   gives no imports: Conv2D, BatchNormalization and Activation are Keras layers, and
-#   tests supply them from tests/seed_code/keras_shim.py, a PyTorch stand-in);
+#   tests supply them from tests/article_code/keras_shim.py, a PyTorch stand-in);
 #   section "3.2 捷径连接在ResNet18中的设计" (PyTorch `ResNetBlock`).
 # Verbatim; the seed's line breaks kept.
 

@@ -1,0 +1,1 @@
+"""What the tests share: the notebook-run plugin, the torchrun worker, the articles' code."""

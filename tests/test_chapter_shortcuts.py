@@ -116,7 +116,7 @@ def test_compare_options_trains_each_option_on_the_same_images():
 # --------------------------------------------------------------------------- Keras ResNet-50
 
 def _cv_notes_resnet50():
-    """Run the seed's own ResNet50() through the tests' PyTorch stand-in for Keras."""
+    """Run the article's own ResNet50() through the tests' PyTorch stand-in for Keras."""
     shim = keras_shim()
     tree = ast.parse((ARTICLES / "cv_notes_keras_resnet50.py").read_text(encoding="utf-8"))
     tree.body = [n for n in tree.body if isinstance(n, ast.FunctionDef)]

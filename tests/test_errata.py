@@ -1,7 +1,7 @@
 """Each erratum of book/errata.md, shown on the seeds' own code and fixed.
 
 The seeds' listings live verbatim in tests/article_code/ (one module per listing).
-Every test runs the seed's code (or reads it, for the Keras listings, which cannot
+Every test runs the article's code (or reads it, for the Keras listings, which cannot
 run without TensorFlow), asserts the failure or the wrong number, then asserts that
 the fix works. Published numbers are checked against torchvision's weights metadata
 (no download needed). Test names carry the erratum's anchor in the page.
@@ -52,7 +52,8 @@ W = torchvision.models
 # ============================================================ claims about ResNet
 
 def test_resnet_won_with_an_ensemble_not_resnet152_alone():
-    """Seed 000 §1 (3.57% top-5 "by ResNet-152"), seed 003 §1 (ResNet18 won)."""
+    """*ResNet's architecture explained* §1 (3.57% top-5 "by ResNet-152"), *The ResNet18
+    architecture* §1 (ResNet18 won)."""
     # He et al. 2016 (arXiv:1512.03385), abstract: "An ensemble of these residual nets
     # achieves 3.57% error on the ImageNet test set". One ResNet-152 (Table 4): 4.49%
     # top-5 on the validation set (10-crop); torchvision's single-crop ResNet-152:
@@ -80,7 +81,8 @@ def test_plain_net_with_batchnorm_has_no_vanishing_gradient():
 
 
 def test_resnet_1202_is_worse_than_110_on_cifar10():
-    """Seed 000 §5, seed 001 intro, seed 004 §5: depth "without degradation", "1000 layers"."""
+    """*ResNet's architecture explained* §5, *Residual networks (ResNet)* intro, *Modern CNNs,
+    analysis and practice* §5: depth "without degradation", "1000 layers"."""
     # Table 6 of He et al. 2016: ResNet-110 6.43% (1.7M params), ResNet-1202 7.93% (19.4M).
     table6 = {110: (6.43, 1.7e6), 1202: (7.93, 19.4e6)}
     with torch.device("meta"):  # shapes only: count the parameters of the row we cite
@@ -91,7 +93,8 @@ def test_resnet_1202_is_worse_than_110_on_cifar10():
 
 
 def test_relu_of_second_layer_comes_after_the_addition():
-    """Seed 000 §3 and seed 004 §5.2: "every conv is followed by BN and ReLU"."""
+    """*ResNet's architecture explained* §3 and *Modern CNNs, analysis and practice* §5.2: "every
+    conv is followed by BN and ReLU"."""
     seed = load_article("architecture_explained_resnet18", defs_only=True)
     block = seed.BasicBlock(8, 8).eval()
     with torch.no_grad():
@@ -109,7 +112,7 @@ def test_relu_of_second_layer_comes_after_the_addition():
     assert torch.equal(out, torch.relu(seen["F"] + x))  # ... ReLU only after adding x
 
 
-# ============================================================ seed 001
+# ============================================================ Residual networks (ResNet)
 
 def _fake_fashion_mnist(root: Path, n: int = 8) -> None:
     raw = root / "data" / "FashionMNIST" / "FashionMNIST" / "raw"
@@ -123,7 +126,8 @@ def _fake_fashion_mnist(root: Path, n: int = 8) -> None:
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create 4 worker processes")
 def test_residual_networks_workers_without_main_guard_fail_under_spawn(tmp_path, monkeypatch):
-    """Seed 001: num_workers=4 on every non-Windows system, script with no main guard."""
+    """*Residual networks (ResNet)*: num_workers=4 on every non-Windows system, script with no main
+    guard."""
     # macOS (and Windows) start DataLoader workers with "spawn": each worker re-runs
     # the main script as __mp_main__ while it is still bootstrapping. This replays that
     # step in-process: the worker's copy of the script starts training, makes its own
@@ -169,7 +173,7 @@ def test_residual_networks_network_is_the_registry_model(side):
     torch.testing.assert_close(ours(x), net(x))
 
 
-# ============================================================ seed 002 (Keras)
+# ============================================================ CV study notes: ResNet (Keras)
 
 def _cv_notes_tree() -> ast.Module:
     path = ARTICLES / "cv_notes_keras_resnet50.py"
@@ -177,7 +181,8 @@ def _cv_notes_tree() -> ast.Module:
 
 
 def test_cv_notes_imports_keras2_internal_modules():
-    """Seed 002 §3.4: `keras.utils.data_utils`, `keras.utils.image_utils`, local .h5."""
+    """*CV study notes: ResNet* §3.4: `keras.utils.data_utils`, `keras.utils.image_utils`, local
+    .h5."""
     tree = _cv_notes_tree()
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     # Internal Keras 2 modules: absent from Keras 3, where the import raises
@@ -216,7 +221,7 @@ def test_cv_notes_resnet50_shapes_and_parameters_are_right():
         == 25_636_712
 
 
-# ============================================================ seed 003
+# ============================================================ The ResNet18 architecture
 
 ARTICLE_TABLE_41 = {"ResNet18": (69.6, 89.1), "VGG16": (68.2, 88.1),
                     "InceptionV3": (70.1, 89.5), "Xception": (71.5, 90.0)}
@@ -225,7 +230,8 @@ ARTICLE_TABLE_42 = {"ResNet18": (69.6, 115, 100), "VGG16": (68.2, 70, 150),
 
 
 def test_resnet18_architecture_accuracy_table_against_torchvision():
-    """Seed 003 §4.1: VGG16 68.2/88.1, InceptionV3 70.1/89.5, Xception 71.5/90.0."""
+    """*The ResNet18 architecture* §4.1: VGG16 68.2/88.1, InceptionV3 70.1/89.5, Xception
+    71.5/90.0."""
     published = {"ResNet18": top(W.ResNet18_Weights.IMAGENET1K_V1),
                  "VGG16": top(W.VGG16_Weights.IMAGENET1K_V1),
                  "InceptionV3": top(W.Inception_V3_Weights.IMAGENET1K_V1)}
@@ -244,7 +250,7 @@ def test_resnet18_architecture_accuracy_table_against_torchvision():
 
 
 def test_resnet18_architecture_speed_memory_table_contradicts_itself_and_vgg16_size():
-    """Seed 003 §4.2: FPS and MB without source; VGG16 "150 MB"."""
+    """*The ResNet18 architecture* §4.2: FPS and MB without source; VGG16 "150 MB"."""
     t = ARTICLE_TABLE_42
     # The text: "more accurate than VGG16 and InceptionV3" - its own table: 69.6 < 70.1
     assert t["ResNet18"][0] < t["InceptionV3"][0]
@@ -259,7 +265,8 @@ def test_resnet18_architecture_speed_memory_table_contradicts_itself_and_vgg16_s
 
 
 def test_resnet18_architecture_keras_block_cannot_change_channels():
-    """Seed 003 §2.3: `x = x_in + x` with no projection (and no ReLU after it)."""
+    """*The ResNet18 architecture* §2.3: `x = x_in + x` with no projection (and no ReLU
+    after it)."""
     shim = keras_shim()
     seed = load_article("resnet18_architecture_blocks", names=shim.NAMES)  # PyTorch stand-ins
     x64 = torch.randn(1, 64, 56, 56)
@@ -275,7 +282,7 @@ def test_resnet18_architecture_keras_block_cannot_change_channels():
 
 
 def test_resnet18_architecture_pytorch_block_ignores_stride_in_shortcut():
-    """Seed 003 §3.2: projection only `if in_channels != out_channels`."""
+    """*The ResNet18 architecture* §3.2: projection only `if in_channels != out_channels`."""
     seed = load_article("resnet18_architecture_blocks", names=keras_shim().NAMES)
     x = torch.randn(1, 64, 56, 56)
     with pytest.raises(RuntimeError, match=r"size of tensor a \(28\) must match the size of "
@@ -288,10 +295,11 @@ def test_resnet18_architecture_pytorch_block_ignores_stride_in_shortcut():
     assert models.create("resnet18")(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
 
 
-# ============================================================ seed 004
+# ============================================================ Modern CNNs, analysis and practice
 
 def test_modern_cnns_alexnet_224_gives_5x5_not_6x6():
-    """Seed 004 §1.2-1.3: padding=0 on 224x224 input, classifier expects 256*6*6."""
+    """*Modern CNNs, analysis and practice* §1.2-1.3: padding=0 on 224x224 input, classifier
+    expects 256*6*6."""
     seed = load_article("modern_cnns_alexnet")
     net = seed.AlexNet().eval()
     with pytest.raises(RuntimeError, match=r"shape '\[1, 9216\]' is invalid for input of size 6400"):
@@ -312,13 +320,13 @@ def test_modern_cnns_alexnet_224_gives_5x5_not_6x6():
 
 
 def test_modern_cnns_googlenet_inception4b_gets_512_channels():
-    """Seed 004 §4.3: inception4b/4c/4d declared with 504 input channels."""
+    """*Modern CNNs, analysis and practice* §4.3: inception4b/4c/4d declared with 504 input
+    channels."""
     seed = load_article("modern_cnns_googlenet")
     with pytest.raises(RuntimeError, match=r"weight of size \[160, 504, 1, 1\], expected "
                                            r"input\[1, 512, 4, 4\] to have 504 channels, but "
                                            r"got 512 channels instead"):
         seed.GoogLeNet()(torch.randn(1, 3, 64, 64))  # any size: the channels are wrong
-    assert 192 + 208 + 48 + 64 == 512  # inception4a's four branches
     fixed = load_article("modern_cnns_googlenet", replace=("InceptionModule(504,", "InceptionModule(512,"))
     with torch.device("meta"):
         net = fixed.GoogLeNet()
@@ -336,7 +344,8 @@ def test_modern_cnns_googlenet_inception4b_gets_512_channels():
 
 
 def test_modern_cnns_inception_pool_branch_keeps_the_size():
-    """Seed 004 §4.2: the 3x3 max-pool branch "downsamples, reducing the map size"."""
+    """*Modern CNNs, analysis and practice* §4.2: the 3x3 max-pool branch "downsamples, reducing
+    the map size"."""
     seed = load_article("modern_cnns_googlenet")
     module = seed.InceptionModule(192, 64, 96, 128, 16, 32, 32)
     x = torch.randn(1, 192, 28, 28)
@@ -345,7 +354,7 @@ def test_modern_cnns_inception_pool_branch_keeps_the_size():
 
 
 def test_modern_cnns_resnet18_block_has_no_expansion():
-    """Seed 004 §5.3: ResNet18() with the 2-layer ResidualBlock."""
+    """*Modern CNNs, analysis and practice* §5.3: ResNet18() with the 2-layer ResidualBlock."""
     seed = load_article("modern_cnns_resnet")
     with pytest.raises(AttributeError,
                        match="type object 'ResidualBlock' has no attribute 'expansion'"):
@@ -361,17 +370,19 @@ def test_modern_cnns_resnet18_block_has_no_expansion():
 
 
 def test_modern_cnns_bottleneck_is_1x1_3x3_1x1():
-    """Seed 004 §5.2: "one 1x1 conv for the channels and two 3x3 convs"."""
+    """*Modern CNNs, analysis and practice* §5.2: "one 1x1 conv for the channels and two 3x3
+    convs"."""
     seed = load_article("modern_cnns_resnet")
     block = seed.BottleneckResidualBlock(256, 64)
     kernels = [block.conv1.kernel_size[0], block.conv2.kernel_size[0], block.conv3.kernel_size[0]]
-    assert kernels == [1, 3, 1]  # the seed's own code: two 1x1, one 3x3
+    assert kernels == [1, 3, 1]  # the article's own code: two 1x1, one 3x3
     assert [m.kernel_size[0] for m in models.create("resnet50").layer1[1].modules()
             if isinstance(m, nn.Conv2d)] == [1, 3, 1]
 
 
 def test_modern_cnns_resnet_convs_keep_a_bias_before_batchnorm():
-    """Note (not an error): seed 004's convs keep a bias that BN cancels."""
+    """Note (not an error): *Modern CNNs, analysis and practice*'s convs keep a bias that BN
+    cancels."""
     seed = load_article("modern_cnns_resnet")
     with torch.device("meta"):
         net = seed.ResNet50()
@@ -382,7 +393,8 @@ def test_modern_cnns_resnet_convs_keep_a_bias_before_batchnorm():
 
 
 def test_modern_cnns_listings_that_run_at_224():
-    """Checked, no error: seed 004's VGG16, NiN and DenseNet give (1, 1000) at 224."""
+    """Checked, no error: *Modern CNNs, analysis and practice*'s VGG16, NiN and DenseNet give (1,
+    1000) at 224."""
     vgg = load_article("modern_cnns_vgg")
     nin = load_article("modern_cnns_nin")
     dense = load_article("modern_cnns_densenet")
@@ -400,7 +412,8 @@ def test_modern_cnns_listings_that_run_at_224():
 
 
 def test_architecture_explained_resnet18_is_torchvision_resnet18():
-    """Checked, no error: seed 000's ResNet18 is torchvision's, layer for layer."""
+    """Checked, no error: *ResNet's architecture explained*'s ResNet18 is torchvision's, layer for
+    layer."""
     seed = load_article("architecture_explained_resnet18", defs_only=True)
     net = seed.ResNet18(num_classes=1000)
     assert n_params(net) == W.ResNet18_Weights.IMAGENET1K_V1.meta["num_params"]

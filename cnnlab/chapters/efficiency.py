@@ -62,7 +62,7 @@ from cnnlab.chapters.resnet import FULL as RESNET_FULL
 __all__ = ["PROFILES", "SPARSITIES", "FINETUNE", "CALIBRATION_IMAGES", "BENCH_BATCH",
            "prunable", "prune_global", "sparsity", "layer_sparsity", "make_permanent",
            "saved_bytes", "gzip_bytes", "sparse_state_dict", "dense_state_dict", "quantize_int8",
-           "quantize_dynamic_linear", "accuracy", "latency_ms", "Variant", "measure_variant",
+           "quantize_dynamic_linear", "accuracy", "latency_ms", "ModelVersion", "measure_variant",
            "format_table", "stage_outputs", "split_inputs", "grad_cam", "plot_grad_cam"]
 
 # The article's recipe (Adam, lr 0.001, batch 256, 2 epochs on 28×28 images, as in the
@@ -292,8 +292,9 @@ def latency_ms(net: nn.Module, batch_size: int, shape: Sequence[int] = (1, 28, 2
 
 
 @dataclass
-class Variant:
-    """One row of the chapter's table (sizes in bytes, latencies in milliseconds)."""
+class ModelVersion:
+    """One version of the model (fp32, int8, pruned...): a row of the chapter's table, sizes
+    in bytes, latencies in milliseconds."""
 
     name: str
     accuracy: float
@@ -308,13 +309,13 @@ class Variant:
 
 
 def measure_variant(name: str, net: nn.Module, data, accuracy_before: float | None = None,
-                    batch: int = BENCH_BATCH, shape: Sequence[int] = (1, 28, 28)) -> Variant:
+                    batch: int = BENCH_BATCH, shape: Sequence[int] = (1, 28, 28)) -> ModelVersion:
     """Size on disk, CPU latency at batch 1 and ``batch``, and test accuracy of ``net``
     (moved to the CPU). Float models also get their sparsity and the CSR file size."""
     net = net.cpu().eval()
     state = net.state_dict()
     is_float = all(isinstance(t, torch.Tensor) and not t.is_quantized for t in state.values())
-    return Variant(
+    return ModelVersion(
         name=name, accuracy=accuracy(net, data), file_bytes=saved_bytes(state),
         gzip_bytes=gzip_bytes(state),
         sparse_bytes=saved_bytes(sparse_state_dict(state)) if is_float else None,
@@ -323,7 +324,7 @@ def measure_variant(name: str, net: nn.Module, data, accuracy_before: float | No
         accuracy_before=accuracy_before)
 
 
-def format_table(rows: Sequence[Variant]) -> str:
+def format_table(rows: Sequence[ModelVersion]) -> str:
     """The variants as a fixed-width table (MB = 10**6 bytes)."""
     batch = rows[0].batch
     head = (f"{'variant':<22} {'zeros':>6} {'file MB':>8} {'gzip MB':>8} {'CSR MB':>7} "

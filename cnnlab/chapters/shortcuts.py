@@ -175,7 +175,7 @@ def option_table(names: Sequence[str] = ("resnet20", "resnet56", "resnet34")):
     """One row per network and option: shortcuts of each kind and the parameters, counted
     from the built models (CIFAR ones with 10 classes, ImageNet ones with 1000).
 
-    Returns a :class:`cnnlab.compare.Table` (a notebook shows it as a table) whose
+    Returns a :class:`cnnlab.table.Table` (a notebook shows it as a table) whose
     ``census`` attribute maps ``(name, option)`` to the :class:`Census`.
     """
     rows, found = [], {}
@@ -228,7 +228,7 @@ def compare_options(profile: Profile, options: Sequence[str] = OPTIONS, seed: in
 
 
 def run_table(runs: Sequence[OptionRun]):
-    """The comparison as a :class:`cnnlab.compare.Table`: parameters, final training loss
+    """The comparison as a :class:`cnnlab.table.Table`: parameters, final training loss
     and accuracy, test accuracy, time."""
     return Table(["option", "parameters", "train loss", "train acc", "test acc",
                   "test images", "seconds"],
@@ -438,7 +438,7 @@ def _shape(shape: Sequence[int]) -> str:
 
 
 def mapping_table(rows: Sequence[MappingRow]):
-    """The mapping as a :class:`cnnlab.compare.Table`: Keras layer, kernel/stride, Keras
+    """The mapping as a :class:`cnnlab.table.Table`: Keras layer, kernel/stride, Keras
     weight (kh×kw×in×out, plus the bias Keras convolutions keep) and output (H×W×C); our
     module, stride, weight (out×in×kh×kw) and output (C×H×W). The last column says where
     the two differ: "stride" (the stride sits on another layer of the block) or "size"

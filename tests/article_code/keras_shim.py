@@ -1,4 +1,4 @@
-# NOT Keras. A PyTorch stand-in for the few Keras 2 layers that seeds 002 and 003 call,
+# NOT Keras. A PyTorch stand-in for the few Keras 2 layers that *CV study notes: ResNet* and *The ResNet18 architecture* call,
 # so that their functions can run here (no TensorFlow). It is a reconstruction for the
 # errata tests, not seed code: it computes eagerly on NCHW tensors, builds each layer
 # when first called (as Keras does), records every layer, and counts parameters the way

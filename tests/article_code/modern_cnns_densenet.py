@@ -1,7 +1,7 @@
 # Seed: ../shared/seeds/004_a40aead00dee5cf2.txt
 # "深度学习进阶:现代卷积神经网络技术解析与应用实践", sections "6.2 稠密块(Dense Block)与
 # 过渡层(Transition Layer)" (listings "稠密块的实现", "过渡层的实现") and "6.3 DenseNet的实现",
-# concatenated in the seed's order.
+# concatenated in the article's order.
 # Verbatim; line breaks and indentation restored (the page ran lines together).
 import torch
 import torch.nn as nn

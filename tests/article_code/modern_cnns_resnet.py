@@ -1,7 +1,7 @@
 # Seed: ../shared/seeds/004_a40aead00dee5cf2.txt
 # "深度学习进阶:现代卷积神经网络技术解析与应用实践", sections "5.2 残差块的架构"
 # (listings "残差块(2层)的实现" and "残差块(3层)的实现") and "5.3 ResNet的实现",
-# concatenated in the seed's order.
+# concatenated in the article's order.
 # Verbatim; line breaks and indentation restored (the page ran lines together).
 import torch
 import torch.nn as nn

@@ -1,10 +1,10 @@
 # Seed: ../shared/seeds/003_a4af079438bed158.txt
 # "ResNet18网络架构:揭秘残差连接和捷径连接", two listings:
-#   section "2.3 残差连接在 ResNet18 中的应用" (Keras-style `resnet_block`; the seed
+#   section "2.3 残差连接在 ResNet18 中的应用" (Keras-style `resnet_block`; the article
 #   gives no imports: Conv2D, BatchNormalization and Activation are Keras layers, and
 #   tests supply them from tests/article_code/keras_shim.py, a PyTorch stand-in);
 #   section "3.2 捷径连接在ResNet18中的设计" (PyTorch `ResNetBlock`).
-# Verbatim; the seed's line breaks kept.
+# Verbatim; the article's line breaks kept.
 
 # ---- section 2.3 (Keras) ----
 def resnet_block(x_in, filters):

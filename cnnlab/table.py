@@ -16,9 +16,13 @@ __all__ = ["Table"]
 class Table:
     """A small table a notebook shows as Markdown (and ``print`` as text).
 
-    >>> print(Table(["a", "b"], [[1, "x"]]))
-    a | b
-    1 | x
+    ``print`` aligns the columns (numbers right, text left):
+
+    >>> print(Table(["network", "accuracy"], [["ResNet-18", 0.912], ["NiN", "0.85"]]))
+    network    accuracy
+    ---------  --------
+    ResNet-18     0.912
+    NiN            0.85
     """
 
     def __init__(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -45,4 +49,24 @@ class Table:
         return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
 
     def __str__(self) -> str:
-        return "\n".join(" | ".join(row) for row in [self.header, *self.rows])
+        columns = list(zip(self.header, *self.rows)) if self.header else []
+        widths = [max(len(v) for v in col) for col in columns]
+        numeric = [all(_looks_numeric(v) for v in col[1:]) and len(col) > 1 for col in columns]
+
+        def line(row):
+            return "  ".join(v.rjust(w) if num else v.ljust(w)
+                             for v, w, num in zip(row, widths, numeric)).rstrip()
+
+        rule = "  ".join("-" * w for w in widths)
+        return "\n".join([line(self.header), rule, *map(line, self.rows)])
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Table) and self.header == other.header
+                and self.rows == other.rows)
+
+
+def _looks_numeric(text: str) -> bool:
+    """A cell that reads as a number (``0.912``, ``1,000``, ``+1.4 pt``, ``—``): right-aligned."""
+    core = text.replace(",", "").replace("±", " ").replace("%", "").replace("pt", "").split()
+    return bool(core) and all(c in ("—", "-") or c.lstrip("+-").replace(".", "", 1).isdigit()
+                              for c in core)

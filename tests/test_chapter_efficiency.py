@@ -182,7 +182,7 @@ def test_measure_variant_and_the_table():
     qrow = eff.measure_variant("int8", q, data, accuracy_before=0.5, batch=4, shape=(1, 12, 12))
     assert qrow.sparse_bytes is None and qrow.sparsity is None
     assert qrow.file_bytes < row.file_bytes
-    table = eff.format_table([row, qrow]).splitlines()
+    table = str(eff.format_table([row, qrow])).splitlines()
     assert len(table) == 4 and "ms, b=4" in table[0] and table[3].startswith("int8")
     assert "0.500" in table[3]
 

@@ -41,4 +41,4 @@ def test_branch_table_adds_up_to_the_network():
         shares = [r["flop_share"] for r in rows if r["block"] == block]
         assert abs(sum(shares) - 1) < 1e-9
     assert rows[0]["in_shape"] == (1, 192, 12, 12)
-    assert "3a" in googlenet.format_branch_table(rows, "3a")
+    assert "3a" in str(googlenet.format_branch_table(rows, "3a"))

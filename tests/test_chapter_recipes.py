@@ -157,7 +157,7 @@ def test_a_diverged_run_is_reported_not_hidden():
     assert ok.standard_error == pytest.approx(stats.binomial_stderr(ok.test_acc, 10))
     assert ok.steps == 2 and ok.norm_start > 0 and ok.norm_end != ok.norm_start
     assert bad.diverged and "NaN/Inf" in bad.error and math.isnan(bad.test_acc)
-    text = recipes.table(results)
+    text = str(recipes.table(results))
     assert "diverged" in text.splitlines()[3] and "lr=1e+37" in text.splitlines()[3]
     assert f"{ok.test_acc:.3f}" in text.splitlines()[2]
     assert recipes.best(results, exclude=()) == "baseline"
@@ -209,7 +209,7 @@ def test_verdicts_are_paired_by_seed_and_use_cnnlab_stats():
     flipped = recipes.verdicts(_fake_runs({"baseline": [0.5, 0.55, 0.52],
                                            "no batch norm": [0.7, 0.74, 0.73]}))
     assert flipped["no batch norm"].word == "contradicts"
-    text = recipes.seeds_table(runs)
+    text = str(recipes.seeds_table(runs))
     assert "agrees (source: lower)" in text and "-20.0 ±" in text
     with pytest.raises(ValueError, match="baseline"):
         recipes.verdicts(_fake_runs({"no batch norm": [0.5, 0.6]}))

@@ -133,7 +133,7 @@ def test_verdicts_pair_each_variant_with_resnet14_by_seed():
     assert found["mini_wrn8"].word == "not resolved"
     assert found["mini_densenet_bc40"].word == "agrees"
     assert set(variants.CLAIMS) == set(variants.VARIANTS) - {"mini_resnet14"}
-    table = variants.seeds_table(runs).splitlines()
+    table = str(variants.seeds_table(runs)).splitlines()
     assert len(table) == 5 and "agrees" in table[-1] and "+8.7 ± " in table[-1]
     # the standard error of a single score is the binomial one of cnnlab.stats
     assert r("x", 0.8).standard_error == pytest.approx(stats.binomial_stderr(0.8, 1000))
@@ -144,7 +144,7 @@ def test_results_table_and_plot():
     matplotlib.use("Agg")
     rows = [variants.VariantResult(n, variants.VARIANTS[n].label, PARAMS[n], 0.04, 500.0, 10.0,
                                    0.5, 0.8, 500) for n in PARAMS]
-    table = variants.results_table(rows).splitlines()
+    table = str(variants.results_table(rows)).splitlines()
     assert len(table) == 2 + len(PARAMS)
     assert table[0].split()[:2] == ["network", "params"] and "174,970" in table[2]
     ax = variants.plot_cost_vs_accuracy(rows, x="params")

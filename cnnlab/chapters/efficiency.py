@@ -58,6 +58,7 @@ from torch.nn.utils import prune
 
 from cnnlab import measure, plot, train
 from cnnlab.chapters.resnet import FULL as RESNET_FULL
+from cnnlab.table import Table
 
 __all__ = ["PROFILES", "SPARSITIES", "FINETUNE", "CALIBRATION_IMAGES", "BENCH_BATCH",
            "prunable", "prune_global", "sparsity", "layer_sparsity", "make_permanent",
@@ -324,21 +325,18 @@ def measure_variant(name: str, net: nn.Module, data, accuracy_before: float | No
         accuracy_before=accuracy_before)
 
 
-def format_table(rows: Sequence[ModelVersion]) -> str:
-    """The variants as a fixed-width table (MB = 10**6 bytes)."""
+def format_table(rows: Sequence[ModelVersion]) -> Table:
+    """The versions as a table (MB = 10**6 bytes)."""
     batch = rows[0].batch
-    head = (f"{'variant':<22} {'zeros':>6} {'file MB':>8} {'gzip MB':>8} {'CSR MB':>7} "
-            f"{'ms, b=1':>8} {f'ms, b={batch}':>9} {'acc before':>10} {'acc':>6}")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        zeros = "—" if r.sparsity is None else f"{r.sparsity:.0%}"
-        sparse = "—" if r.sparse_bytes is None else f"{r.sparse_bytes / 1e6:.1f}"
-        before = "—" if r.accuracy_before is None else f"{r.accuracy_before:.3f}"
-        lines.append(f"{r.name:<22} {zeros:>6} {r.file_bytes / 1e6:>8.1f} "
-                     f"{r.gzip_bytes / 1e6:>8.1f} {sparse:>7} {r.ms_batch1:>8.2f} "
-                     f"{r.ms_batch:>9.1f} {before:>10} {r.accuracy:>6.3f}")
-    return "\n".join(lines)
-
+    return Table(
+        ["version", "zeros", "file MB", "gzip MB", "CSR MB", "ms, b=1", f"ms, b={batch}",
+         "acc before", "acc"],
+        [[r.name, "—" if r.sparsity is None else f"{r.sparsity:.0%}", f"{r.file_bytes / 1e6:.1f}",
+          f"{r.gzip_bytes / 1e6:.1f}",
+          "—" if r.sparse_bytes is None else f"{r.sparse_bytes / 1e6:.1f}",
+          f"{r.ms_batch1:.2f}", f"{r.ms_batch:.1f}",
+          "—" if r.accuracy_before is None else f"{r.accuracy_before:.3f}", f"{r.accuracy:.3f}"]
+         for r in rows])
 
 # --------------------------------------------------------------------------- looking inside
 

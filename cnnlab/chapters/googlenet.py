@@ -37,6 +37,7 @@ from cnnlab import measure, plot
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
 from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
+from cnnlab.table import Table
 
 __all__ = ["Inception", "googlenet_fmnist", "BRANCHES", "branches_of", "inception_inputs",
            "branch_table", "format_branch_table", "plot_branch_table", "PROFILES", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
@@ -222,21 +223,18 @@ def branch_table(net: nn.Module, input_size) -> list[dict]:
     return rows
 
 
-def format_branch_table(rows: list[dict], block: str | None = None) -> str:
-    """:func:`branch_table`'s rows as a text table (only ``block``'s rows if given).
+def format_branch_table(rows: list[dict], block: str | None = None) -> Table:
+    """:func:`branch_table`'s rows as a table (only ``block``'s rows if given): each
+    branch's channels, parameters and MFLOPs, with its share of the block's.
 
-    >>> print(format_branch_table(branch_table(googlenet_fmnist(), (1, 1, 96, 96)), "3a"))
-    ... # doctest: +ELLIPSIS
-    block  branch ...
+    >>> format_branch_table(branch_table(googlenet_fmnist(), (1, 1, 96, 96)), "3a").header
+    ['block', 'branch', 'channels', 'parameters', 'MFLOPs']
     """
-    rows = [r for r in rows if block is None or r["block"] == block]
-    lines = [f"{'block':<6} {'branch':<20} {'channels':>13} {'parameters':>18} {'MFLOPs':>16}"]
-    for r in rows:
-        lines.append(f"{r['block']:<6} {r['branch']:<20} {r['channels']:>5} ({r['channel_share']:5.1%})"
-                     f" {r['params']:>10,} ({r['param_share']:5.1%})"
-                     f" {r['flops'] / 1e6:>8.2f} ({r['flop_share']:5.1%})")
-    return "\n".join(lines)
-
+    return Table(["block", "branch", "channels", "parameters", "MFLOPs"],
+                 [[r["block"], r["branch"], f"{r['channels']} ({r['channel_share']:.1%})",
+                   f"{r['params']:,} ({r['param_share']:.1%})",
+                   f"{r['flops'] / 1e6:.2f} ({r['flop_share']:.1%})"]
+                  for r in rows if block is None or r["block"] == block])
 
 def plot_branch_table(rows: list[dict], keys=("channels", "params", "flops"), path=None):
     """Stacked bars, one per Inception block: each branch's share of the block's output

@@ -50,6 +50,7 @@ from torch import nn
 from cnnlab import dry_run, stats, train
 from cnnlab.models.registry import create
 from cnnlab.recipe import Profile
+from cnnlab.table import Table
 
 __all__ = ["Recipe", "RECIPES", "BASELINE", "COMPARED", "CLAIMS", "SEEDS", "combine",
            "without_batchnorm", "smoothed_targets", "weight_norm", "decay_factor",
@@ -337,24 +338,21 @@ class _Final:
 
 
 def seeds_table(runs: Mapping[str, list[RecipeResult]], claims: Mapping[str, str] = CLAIMS,
-                baseline: str = BASELINE) -> str:
+                baseline: str = BASELINE) -> Table:
     """One row per recipe: test accuracy per seed, mean ± standard error over seeds, the
     paired difference from the baseline and the computed verdict."""
     acc = accuracies(runs)
     found = verdicts(runs, claims, baseline) if baseline in acc else {}
     seeds = [r.seed for r in next(iter(runs.values()))]
-    head = (f"{'recipe':<14} " + " ".join(f"{'seed ' + str(s):>7}" for s in seeds)
-            + f" {'mean ± s.e.':>14} {'vs baseline, points':>20}  verdict")
-    lines = [head, "-" * len(head)]
+    rows = []
     for name, values in acc.items():
         e = stats.Estimate.of(values)
         v = found.get(name)
-        diff = (f"{100 * v.difference.mean:+.1f} ± {100 * v.difference.stderr:.1f}" if v else "")
-        word = f"{v.word} (source: {claims[name]})" if v else ""
-        lines.append(f"{name:<14} " + " ".join(f"{a:>7.3f}" for a in values)
-                     + f" {e.mean:>7.3f} ± {e.stderr:.3f} {diff:>20}  {word}")
-    return "\n".join(lines)
-
+        rows.append([name, *(f"{a:.3f}" for a in values), f"{e.mean:.3f} ± {e.stderr:.3f}",
+                     f"{100 * v.difference.mean:+.1f} ± {100 * v.difference.stderr:.1f}"
+                     if v else "", f"{v.word} (source: {claims[name]})" if v else ""])
+    return Table(["recipe", *(f"seed {s}" for s in seeds), "mean ± s.e.",
+                  "vs baseline, points", "verdict"], rows)
 
 def plot_seeds(runs: Mapping[str, list[RecipeResult]], ax=None, title: str | None = None):
     """Each recipe's test accuracy per seed (dots) and its mean ± 2 standard errors over
@@ -387,27 +385,24 @@ def best(results: Mapping[str, RecipeResult], exclude: tuple[str, ...] = (BASELI
     return max(finished, key=lambda n: finished[n].test_acc)
 
 
-def table(results: Mapping[str, RecipeResult]) -> str:
+def table(results: Mapping[str, RecipeResult]) -> Table:
     """The runs side by side: final training loss, test accuracy ± its binomial
     standard error, the change in accuracy against the baseline, and wall time."""
     base = results.get(BASELINE)
-    head = (f"{'recipe':<16} {'train loss':>10} {'test acc':>8} {'± s.e.':>7} "
-            f"{'vs base':>8} {'time s':>7}  changes")
-    lines = [head, "-" * len(head)]
+    rows = []
     for name, r in results.items():
         if r.diverged:
             step = r.error.split(" with learning rate")[0].removeprefix(
                 "The training loss became NaN/Inf at ")
-            lines.append(f"{name:<16} {'diverged':>10} {'—':>8} {'—':>7} {'—':>8} "
-                         f"{r.seconds:>7.1f}  {r.recipe.describe()} (NaN/Inf at {step})")
+            rows.append([name, "diverged", "—", "—", "—", f"{r.seconds:.1f}",
+                         f"{r.recipe.describe()} (NaN/Inf at {step})"])
             continue
         delta = ("" if base is None or base.diverged or name == BASELINE
                  else f"{100 * (r.test_acc - base.test_acc):+.1f} pt")
-        lines.append(f"{name:<16} {r.train_loss:>10.3f} {r.test_acc:>8.3f} "
-                     f"{r.standard_error:>7.3f} {delta:>8} {r.seconds:>7.1f}  "
-                     f"{r.recipe.describe()}")
-    return "\n".join(lines)
-
+        rows.append([name, f"{r.train_loss:.3f}", f"{r.test_acc:.3f}",
+                     f"{r.standard_error:.3f}", delta, f"{r.seconds:.1f}", r.recipe.describe()])
+    return Table(["recipe", "train loss", "test acc", "± s.e.", "vs base", "time s", "changes"],
+                 rows)
 
 def plot_accuracies(results: Mapping[str, RecipeResult], ax=None, title: str | None = None):
     """Each run's final test accuracy as a bar with ±2 standard errors (diverged runs

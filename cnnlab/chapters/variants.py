@@ -62,6 +62,7 @@ from cnnlab.models.resnet import (HE_2016, BasicBlock, Bottleneck, conv3x3, init
                                   ResidualBlock, ResNet)
 from cnnlab.models.se_resnet import SEBasicBlock
 from cnnlab.recipe import Profile
+from cnnlab.table import Table
 
 __all__ = ["SmallSEBasicBlock", "SmallResNet", "SmallDenseNet", "Variant", "VARIANTS",
            "build_variant", "VariantResult", "result_of", "results_table", "SEEDS", "CLAIMS",
@@ -294,25 +295,17 @@ def result_of(name: str, net: nn.Module, history, test_images: int,
         test_acc=history[-1].test_acc, test_images=test_images, history=history)
 
 
-def results_table(results: Sequence[VariantResult]) -> str:
-    """The comparison as a fixed-width text table, one row per network.
+def results_table(results: Sequence[VariantResult]) -> Table:
+    """The comparison as a table, one row per network.
 
     >>> r = VariantResult("a", "A", 1000, 0.01, 100.0, 1.0, 0.5, 0.8, 1000)
-    >>> print(results_table([r]).splitlines()[2])
-    A         1,000  0.0100    100       0.500    0.800 ± 0.013
+    >>> results_table([r]).rows
+    [['A', '1,000', '0.0100', '100', '0.500', '0.800 ± 0.013']]
     """
-    rows = [(r.label, f"{r.params:,}", f"{r.gflops:.4f}", f"{r.images_per_s:,.0f}",
-             f"{r.train_loss:.3f}", f"{r.test_acc:.3f} ± {r.standard_error:.3f}")
-            for r in results]
-    head = ("network", "params", "GFLOPs", "img/s", "train loss", "test acc ± s.e.")
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
-    align = ["<", ">", ">", ">", ">", ">"]
-
-    def line(row):
-        return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)).rstrip()
-
-    return "\n".join([line(head), "  ".join("-" * w for w in widths), *map(line, rows)])
-
+    return Table(["network", "params", "GFLOPs", "img/s", "train loss", "test acc ± s.e."],
+                 [[r.label, f"{r.params:,}", f"{r.gflops:.4f}", f"{r.images_per_s:,.0f}",
+                   f"{r.train_loss:.3f}", f"{r.test_acc:.3f} ± {r.standard_error:.3f}"]
+                  for r in results])
 
 def run_variants(profile: Profile, names: Sequence[str] | None = None,
                  seeds: Sequence[int] = SEEDS, report=print) -> dict[str, list[VariantResult]]:
@@ -352,24 +345,22 @@ def verdicts(accuracies: dict[str, list[float]], baseline: str = "mini_resnet14"
             for n in accuracies if n in claims and n != baseline}
 
 
-def seeds_table(runs: dict[str, list[VariantResult]], baseline: str = "mini_resnet14") -> str:
+def seeds_table(runs: dict[str, list[VariantResult]], baseline: str = "mini_resnet14") -> Table:
     """One row per network: accuracy per seed, mean ± standard error, the paired
     difference from the baseline and the computed verdict."""
     acc = final_accuracies(runs)
     found = verdicts(acc, baseline)
     label = {n: VARIANTS[n].label if n in VARIANTS else n for n in acc}
     k = len(next(iter(acc.values())))
-    head = (f"{'network':<22} " + " ".join(f"{'seed ' + str(i):>7}" for i in range(k))
-            + f" {'mean ± s.e.':>14} {'vs ResNet-14, pt':>17}  verdict")
-    lines = [head, "-" * len(head)]
+    rows = []
     for n, values in acc.items():
         e = stats.Estimate.of(values)
         v = found.get(n)
-        diff = f"{100 * v.difference.mean:+.1f} ± {100 * v.difference.stderr:.1f}" if v else ""
-        lines.append(f"{label[n]:<22} " + " ".join(f"{a:>7.3f}" for a in values)
-                     + f" {e.mean:>7.3f} ± {e.stderr:.3f} {diff:>17}  {v.word if v else ''}")
-    return "\n".join(lines)
-
+        rows.append([label[n], *(f"{a:.3f}" for a in values), f"{e.mean:.3f} ± {e.stderr:.3f}",
+                     f"{100 * v.difference.mean:+.1f} ± {100 * v.difference.stderr:.1f}"
+                     if v else "", v.word if v else ""])
+    return Table(["network", *(f"seed {i}" for i in range(k)), "mean ± s.e.",
+                  "vs ResNet-14, pt", "verdict"], rows)
 
 def plot_cost_vs_accuracy(results: Sequence[VariantResult], ax=None, x: str = "gflops",
                           title: str | None = None):

@@ -95,7 +95,7 @@ def curves(history, ax=None, title: str | None = None,
     accuracy and test accuracy per epoch on one axis. Or a list of them: ``metric``
     (default ``"test_acc"``; any :class:`cnnlab.train.EpochStats` field) per epoch, one
     line per run, named by each history's ``label``. ``path`` saves the figure there
-    (see the module's docstring). Returns the axis.
+    (see the module's docstring). Returns the figure.
 
     >>> curves([quick, full], metric="train_loss")   # doctest: +SKIP
     """
@@ -126,7 +126,7 @@ def curves(history, ax=None, title: str | None = None,
     if title:
         ax.set_title(title)
     show(ax.figure, path)
-    return ax
+    return ax.figure
 
 
 def _duration(seconds: float) -> str:
@@ -262,7 +262,7 @@ def confusion_matrix(preds, normalize: bool = True, ax=None, title: str | None =
                      path: str | os.PathLike | None = None):
     """The confusion matrix of a :class:`cnnlab.predictions.Predictions`: rows are the
     true classes, columns the predicted ones; ``normalize`` shows each row's fractions
-    (recall on the diagonal). Returns the axis."""
+    (recall on the diagonal). Returns the figure."""
     checks.instance("confusion_matrix", "preds", preds, Predictions,
                     "a cnnlab.predictions.Predictions", "predictions.collect(net, data)")
     checks.flags("confusion_matrix", normalize=normalize)
@@ -290,4 +290,4 @@ def confusion_matrix(preds, normalize: bool = True, ax=None, title: str | None =
         ax.set_title(title)
     ax.figure.tight_layout()
     show(ax.figure, path)
-    return ax
+    return ax.figure

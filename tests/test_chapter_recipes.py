@@ -182,7 +182,7 @@ def test_plot_accuracies_draws_every_run_even_a_diverged_one():
             for n in ("baseline", "x", "y")}
     for n, acc in [("baseline", 0.8), ("x", 0.7)]:
         fake[n].history = [type("E", (), {"test_acc": acc, "train_loss": 1.0})()]
-    ax = recipes.plot_accuracies(fake)
+    ax = recipes.plot_accuracies(fake).axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["y", "x", "baseline"]
     assert [round(p.get_width(), 3) for p in ax.patches] == [0.0, 0.7, 0.8]
     assert any("diverged" in t.get_text() for t in ax.texts)
@@ -237,5 +237,5 @@ def test_plot_seeds_draws_every_recipe():
     import matplotlib
     matplotlib.use("Agg")
     ax = recipes.plot_seeds(_fake_runs({"baseline": [0.7, 0.72, 0.71],
-                                        "no batch norm": [0.5, 0.55, 0.52]}))
+                                        "no batch norm": [0.5, 0.55, 0.52]})).axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["no batch norm", "baseline"]

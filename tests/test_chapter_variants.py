@@ -147,7 +147,7 @@ def test_results_table_and_plot():
     table = str(variants.results_table(rows)).splitlines()
     assert len(table) == 2 + len(PARAMS)
     assert table[0].split()[:2] == ["network", "params"] and "174,970" in table[2]
-    ax = variants.plot_cost_vs_accuracy(rows, x="params")
+    ax = variants.plot_cost_vs_accuracy(rows, x="params").axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == [variants.VARIANTS[n].label for n in PARAMS]
     assert ax.get_xlabel() == "parameters"

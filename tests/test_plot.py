@@ -19,7 +19,7 @@ def _history():
 def test_curves_compares_labelled_histories(tmp_path):
     a, b = _history(), _history()
     a.label, b.label = "lr 0.1", "lr 0.01"
-    ax = plot.curves([a, b], metric="train_loss", path=tmp_path / "runs.png")
+    ax = plot.curves([a, b], metric="train_loss", path=tmp_path / "runs.png").axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lr 0.1", "lr 0.01"]
     assert list(ax.lines[0].get_ydata()) == a.column("train_loss")
     assert ax.get_ylabel() == "train loss" and (tmp_path / "runs.png").is_file()
@@ -37,8 +37,8 @@ def test_headless_script_is_told_how_to_save(monkeypatch):
     import sys
     monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
     with pytest.warns(UserWarning, match="path='figure.png'"):
-        ax = plot.curves(_history())
-    plt.close(ax.figure)
+        fig = plot.curves(_history())
+    plt.close(fig)
 
 
 def test_in_a_notebook_the_figure_is_left_to_the_inline_backend(monkeypatch):
@@ -46,7 +46,7 @@ def test_in_a_notebook_the_figure_is_left_to_the_inline_backend(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipykernel", sys.modules[__name__])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ax = plot.curves(_history(), title="t")
+        ax = plot.curves(_history(), title="t").axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["train loss", "train acc", "test acc"]
     plt.close(ax.figure)
 
@@ -64,6 +64,6 @@ def test_prediction_grid_marks_wrong_predictions_red_and_confusion_matrix_draws(
         colors = [ax.title.get_color() for ax in fig.axes]
         assert titles == ["cat (90%)\ntrue: cat", "cat (80%)\ntrue: dog"]
         assert colors == ["black", "tab:red"]
-        ax = plot.confusion_matrix(p)
+        ax = plot.confusion_matrix(p).axes[0]
         assert [t.get_text() for t in ax.texts] == ["1.00", "0.50", "0.50"]
     plt.close("all")

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from cnnlab import plot
 from cnnlab.data import ImageData
 from cnnlab.models.resnet_cifar import build_plain_cifar, build_resnet_cifar, CifarResNet
 from cnnlab.recipe import Profile
@@ -233,7 +234,7 @@ def conv_grad_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[
 # --------------------------------------------------------------------------- figures
 
 def plot_training_error(histories: dict, depths: tuple[int, int], steps_per_epoch: int,
-                        axes=None):
+                        axes=None, path=None):
     """Fig. 6 of the paper for these runs: training error (solid) and test error
     (dashed) in % against training steps, plain nets left, ResNets right.
 
@@ -258,12 +259,15 @@ def plot_training_error(histories: dict, depths: tuple[int, int], steps_per_epoc
         ax.grid(alpha=0.3)
         ax.legend()
     axes[0].set_ylabel("error (%)")
+    plot.show(axes[0].figure, path)
     return axes[0].figure
 
 
-def plot_grad_norms(norms: dict[str, list[tuple[str, float]]], ax=None, title: str | None = None):
+def plot_grad_norms(norms: dict[str, list[tuple[str, float]]], ax=None, title: str | None = None,
+                    path=None):
     """Gradient norm of each conv layer (from :func:`conv_grad_norms`) against its
-    position, one line per net, on a log scale. Returns the axis."""
+    position, one line per net, on a log scale. ``ax`` draws into an existing axis, ``path``
+    saves the figure. Returns the figure."""
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.4))
@@ -276,4 +280,5 @@ def plot_grad_norms(norms: dict[str, list[tuple[str, float]]], ax=None, title: s
     ax.legend()
     if title:
         ax.set_title(title)
-    return ax
+    plot.show(ax.figure, path)
+    return ax.figure

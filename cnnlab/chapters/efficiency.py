@@ -93,6 +93,7 @@ BENCH_BATCH = 64
 
 # --------------------------------------------------------------------------- pruning
 
+
 def prunable(net: nn.Module) -> list[tuple[nn.Module, str]]:
     """``(module, "weight")`` for every convolution and fully connected layer: the
     parameters that magnitude pruning cuts (biases and BatchNorm are left whole)."""
@@ -151,6 +152,7 @@ def make_permanent(net: nn.Module) -> nn.Module:
 
 # --------------------------------------------------------------------------- files
 
+
 def saved_bytes(obj) -> int:
     """Bytes that ``torch.save(obj, file)`` writes (a state dict, a tensor, ...)."""
     buffer = io.BytesIO()
@@ -207,6 +209,7 @@ def dense_state_dict(state: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- quantisation
+
 
 @contextlib.contextmanager
 def _quiet_quantization():
@@ -274,6 +277,7 @@ def quantize_dynamic_linear(net: nn.Module) -> nn.Module:
 
 # --------------------------------------------------------------------------- measuring
 
+
 def accuracy(net: nn.Module, data) -> float:
     """Test accuracy on the CPU in fp32 (contiguous tensors), the same for every variant."""
 
@@ -338,7 +342,9 @@ def format_table(rows: Sequence[ModelVersion]) -> Table:
           "—" if r.accuracy_before is None else f"{r.accuracy_before:.3f}", f"{r.accuracy:.3f}"]
          for r in rows])
 
+
 # --------------------------------------------------------------------------- looking inside
+
 
 def stage_outputs(net: nn.Module, x: torch.Tensor,
                   names: Sequence[str] = ("2", "resnet_block1", "resnet_block2",

@@ -236,6 +236,7 @@ def format_branch_table(rows: list[dict], block: str | None = None) -> Table:
                    f"{r['flops'] / 1e6:.2f} ({r['flop_share']:.1%})"]
                   for r in rows if block is None or r["block"] == block])
 
+
 def plot_branch_table(rows: list[dict], keys=("channels", "params", "flops"), path=None):
     """Stacked bars, one per Inception block: each branch's share of the block's output
     channels, parameters and FLOPs (one panel per key). Returns the figure."""

@@ -47,7 +47,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from cnnlab import dry_run, stats, train
+from cnnlab import dry_run, plot, stats, train
 from cnnlab.models.registry import create
 from cnnlab.recipe import Profile
 from cnnlab.table import Table
@@ -156,6 +156,7 @@ SEEDS = (0, 1, 2)
 
 # --------------------------------------------------------------------------- helpers
 
+
 def without_batchnorm(net: nn.Module) -> nn.Module:
     """Replace every batch-norm layer of ``net`` by :class:`torch.nn.Identity`, in place.
 
@@ -224,6 +225,7 @@ def decay_factor(profile: Profile, steps: int) -> float:
 
 
 # --------------------------------------------------------------------------- the experiment
+
 
 @dataclass
 class RecipeResult:
@@ -354,9 +356,12 @@ def seeds_table(runs: Mapping[str, list[RecipeResult]], claims: Mapping[str, str
     return Table(["recipe", *(f"seed {s}" for s in seeds), "mean ± s.e.",
                   "vs baseline, points", "verdict"], rows)
 
-def plot_seeds(runs: Mapping[str, list[RecipeResult]], ax=None, title: str | None = None):
+
+def plot_seeds(runs: Mapping[str, list[RecipeResult]], ax=None, title: str | None = None,
+               path=None):
     """Each recipe's test accuracy per seed (dots) and its mean ± 2 standard errors over
-    the seeds (bar); the baseline's mean is the dashed line. Returns the axis."""
+    the seeds (bar); the baseline's mean is the dashed line.
+    ``ax`` draws into an existing axis, ``path`` saves the figure. Returns the figure."""
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 0.6 * len(runs) + 1.2))
@@ -373,7 +378,8 @@ def plot_seeds(runs: Mapping[str, list[RecipeResult]], ax=None, title: str | Non
     ax.set_xlabel("test accuracy (dots: seeds; square and bar: mean ± 2 s.e.)")
     if title:
         ax.set_title(title)
-    return ax
+    plot.show(ax.figure, path)
+    return ax.figure
 
 
 def best(results: Mapping[str, RecipeResult], exclude: tuple[str, ...] = (BASELINE,)) -> str:
@@ -404,10 +410,13 @@ def table(results: Mapping[str, RecipeResult]) -> Table:
     return Table(["recipe", "train loss", "test acc", "± s.e.", "vs base", "time s", "changes"],
                  rows)
 
-def plot_accuracies(results: Mapping[str, RecipeResult], ax=None, title: str | None = None):
+
+def plot_accuracies(results: Mapping[str, RecipeResult], ax=None, title: str | None = None,
+                    path=None):
     """Each run's final test accuracy as a bar with ±2 standard errors (diverged runs
     are named and marked, not dropped); the baseline's accuracy is the dashed line.
-    Returns the axis."""
+    ``ax`` draws into an existing axis, ``path``
+    saves the figure. Returns the figure."""
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 0.45 * len(results) + 1.2))
@@ -429,4 +438,5 @@ def plot_accuracies(results: Mapping[str, RecipeResult], ax=None, title: str | N
     ax.set_xlabel("test accuracy (bars: ±2 standard errors of the test sample)")
     if title:
         ax.set_title(title)
-    return ax
+    plot.show(ax.figure, path)
+    return ax.figure

@@ -55,7 +55,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnnlab import dry_run, measure, models, stats, train
+from cnnlab import dry_run, measure, models, plot, stats, train
 from cnnlab.models.densenet import DenseBlock, DenseLayer, Transition
 from cnnlab.models.registry import register
 from cnnlab.models.resnet import (HE_2016, BasicBlock, Bottleneck, conv3x3, init_resnet,
@@ -262,6 +262,7 @@ for _name, _v in VARIANTS.items():
 
 # --------------------------------------------------------------------------- the experiment
 
+
 @dataclass
 class VariantResult:
     """One trained network of the comparison: its size, cost and what it reached."""
@@ -306,6 +307,7 @@ def results_table(results: Sequence[VariantResult]) -> Table:
                  [[r.label, f"{r.params:,}", f"{r.gflops:.4f}", f"{r.images_per_s:,.0f}",
                    f"{r.train_loss:.3f}", f"{r.test_acc:.3f} ± {r.standard_error:.3f}"]
                   for r in results])
+
 
 def run_variants(profile: Profile, names: Sequence[str] | None = None,
                  seeds: Sequence[int] = SEEDS, report=print) -> dict[str, list[VariantResult]]:
@@ -362,11 +364,13 @@ def seeds_table(runs: dict[str, list[VariantResult]], baseline: str = "mini_resn
     return Table(["network", *(f"seed {i}" for i in range(k)), "mean ± s.e.",
                   "vs ResNet-14, pt", "verdict"], rows)
 
+
 def plot_cost_vs_accuracy(results: Sequence[VariantResult], ax=None, x: str = "gflops",
-                          title: str | None = None):
+                          title: str | None = None, path=None):
     """Test accuracy (with ±1 standard error bars) against ``x``: ``"gflops"``,
     ``"params"`` or ``"images_per_s"``, one point per network, named in the legend.
-    Returns the axis."""
+    ``ax`` draws into an existing axis, ``path``
+    saves the figure. Returns the figure."""
     import matplotlib.pyplot as plt
     names = {"gflops": "GFLOPs per image", "params": "parameters",
              "images_per_s": "training throughput (images/s)"}
@@ -385,7 +389,8 @@ def plot_cost_vs_accuracy(results: Sequence[VariantResult], ax=None, x: str = "g
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
-    return ax
+    plot.show(ax.figure, path)
+    return ax.figure
 
 
 def grouped_conv_parameters(in_channels: int, out_channels: int, kernel_size: int = 3,

@@ -29,7 +29,7 @@ import copy
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -40,7 +40,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnnlab import checks, models
 from cnnlab.device import default_device, precision_name
 
-__all__ = ["summary", "layer_shapes", "count_parameters", "init_variance", "flops",
+__all__ = ["summary", "layer_shapes", "trace", "count_parameters", "init_variance", "flops",
            "FlopReport", "benchmark", "BenchResult"]
 
 _FMNIST_INPUT = (1, 1, 28, 28)
@@ -155,6 +155,40 @@ def _traced_children(module: nn.Module, expand: Sequence[str]) -> list[tuple[str
     return rows
 
 
+def trace(model: nn.Module, x: torch.Tensor,
+          modules: Mapping[str, nn.Module] | Sequence[str],
+          record: Callable[[nn.Module, tuple, Any], Any] | None = None) -> list[tuple[str, Any]]:
+    """Run ``model`` once on ``x`` (eval mode, no gradients; its mode is restored) and
+    collect what the named ``modules`` output, in call order.
+
+    ``modules`` maps names to submodules, or lists names of ``model.get_submodule``.
+    ``record(module, args, output)`` turns each call into the value kept (default: the
+    output, detached). Returns ``[(name, value), ...]``: a module called twice appears
+    twice, one never called does not appear. The hooks are removed however the pass ends.
+
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten())
+    >>> trace(net, torch.zeros(1, 1, 5, 5), ["0", "2"], lambda m, args, out: tuple(out.shape))
+    [('0', (1, 4, 3, 3)), ('2', (1, 36))]
+    """
+    if not isinstance(modules, Mapping):
+        modules = {name: model.get_submodule(name) for name in modules}
+    keep = record or (lambda module, args, out: out.detach())
+    calls: list[tuple[str, Any]] = []
+    handles = [module.register_forward_hook(
+        lambda m, args, out, name=name: calls.append((name, keep(m, args, out))))
+        for name, module in modules.items()]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(x.to(_device_of(model)))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return calls
+
+
 def layer_shapes(model: nn.Module | str, input_size: Sequence[int] | None = None,
                  verbose: bool = False,
                  expand: Sequence[str] = ("features", "classifier", "stages"),
@@ -197,21 +231,8 @@ def layer_shapes(model: nn.Module | str, input_size: Sequence[int] | None = None
     checks.instance("layer_shapes", "expand", expand, (list, tuple, set, frozenset),
                     "a list of container names", "('features',)")
     module, size, _ = _resolve(model, input_size, "layer_shapes")
-    records: list[tuple[str, Any]] = []
-    handles = []
-    for name, child in _traced_children(module, expand):
-        def hook(mod, args, out, name=name):
-            records.append((name, _shape_of(out)))
-        handles.append(child.register_forward_hook(hook))
-    was_training = module.training
-    try:
-        module.eval()
-        with torch.no_grad():
-            module(torch.zeros(size, device=_device_of(module)))
-    finally:
-        for h in handles:
-            h.remove()
-        module.train(was_training)
+    records = trace(module, torch.zeros(size), dict(_traced_children(module, expand)),
+                    lambda m, args, out: _shape_of(out))
     if verbose:
         for name, shape in records:
             print(f"{type(module.get_submodule(name)).__name__} output shape:\t{shape}")

@@ -36,6 +36,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from cnnlab import measure
 from cnnlab.chapters._common import init_cnn
 from cnnlab.models.registry import register
 from cnnlab.recipe import d2l_recipe, reference_recipe
@@ -137,36 +138,24 @@ def channel_growth(net: nn.Module, input_size: Sequence[int] = (1, 1, 96, 96)) -
     >>> [(r["stage"], r["channels"]) for r in rows if r["layer"] == "transition"]
     [('tran_blk1', 96), ('tran_blk2', 112), ('tran_blk3', 120)]
     """
-    rows: list[dict] = []
-    handles = []
-
-    def record(stage: str, layer: str):
-        def hook(module, args, out):
-            rows.append(dict(stage=stage, layer=layer, channels=int(out.shape[1]),
-                             size=tuple(int(s) for s in out.shape[2:])))
-        return hook
-
+    watched, label = {}, {}
     for stage, child in net.named_children():
         if isinstance(child, DenseBlock):
-            for i, blk in enumerate(child.net):
-                # the block's output is [input, new channels]: record after the concatenation
-                def hook(module, args, out, stage=stage, i=i):
-                    x = args[0]
-                    rows.append(dict(stage=stage, layer=f"dense layer {i + 1}",
-                                     channels=int(x.shape[1] + out.shape[1]),
-                                     size=tuple(int(s) for s in out.shape[2:])))
-                handles.append(blk.register_forward_hook(hook))
+            for i, layer in enumerate(child.net):
+                watched[f"{stage}.{i}"] = layer
+                label[f"{stage}.{i}"] = (stage, f"dense layer {i + 1}")
         else:
-            layer = ("transition" if stage.startswith("tran") else
-                     "head" if stage == "last" else "stem")
-            handles.append(child.register_forward_hook(record(stage, layer)))
-    was_training = net.training
-    try:
-        net.eval()
-        with torch.no_grad():
-            net(torch.zeros(tuple(input_size), device=next(net.parameters()).device))
-    finally:
-        net.train(was_training)
-        for h in handles:
-            h.remove()
+            watched[stage] = child
+            label[stage] = (stage, "transition" if stage.startswith("tran") else
+                            "head" if stage == "last" else "stem")
+
+    def channels_and_size(module, args, out):
+        # a dense layer's output is concatenated to its input: count both
+        extra = args[0].shape[1] if any(module is m for m in dense_layers) else 0
+        return int(extra + out.shape[1]), tuple(int(s) for s in out.shape[2:])
+
+    dense_layers = [m for name, m in watched.items() if label[name][1].startswith("dense")]
+    calls = measure.trace(net, torch.zeros(tuple(input_size)), watched, channels_and_size)
+    rows = [dict(stage=label[name][0], layer=label[name][1], channels=c, size=size)
+            for name, (c, size) in calls]
     return rows

@@ -351,21 +351,7 @@ def stage_outputs(net: nn.Module, x: torch.Tensor,
                                           "resnet_block3", "resnet_block4")) -> dict:
     """The outputs of the named children of ``net`` for input ``x`` (eval mode, no
     gradients): by default the stem's ReLU (before the max-pool) and the four stages."""
-    outputs, handles = {}, []
-    for name in names:
-        def hook(module, args, out, name=name):
-            outputs[name] = out.detach().cpu()
-        handles.append(net.get_submodule(name).register_forward_hook(hook))
-    was_training = net.training
-    try:
-        net.eval()
-        with torch.no_grad():
-            net(x.to(next(net.parameters()).device))
-    finally:
-        for h in handles:
-            h.remove()
-        net.train(was_training)
-    return outputs
+    return dict(measure.trace(net, x, names, lambda m, args, out: out.detach().cpu()))
 
 
 def split_inputs(data, split: str = "test") -> torch.Tensor:

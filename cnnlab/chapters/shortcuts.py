@@ -40,7 +40,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from cnnlab import dry_run, models, predictions, stats, train
+from cnnlab import dry_run, measure, models, predictions, stats, train
 from cnnlab.models.resnet import Bottleneck, conv1x1, init_resnet, ResidualBlock, ResNet
 from cnnlab.models.resnet_cifar import SHORTCUTS, ZeroPadShortcut
 from cnnlab.recipe import Profile
@@ -411,19 +411,9 @@ def keras_mapping(net: nn.Module | None = None, input_size: int = 224,
     if missing:
         raise ValueError(f"{type(net).__name__} has no module {missing[0]!r} "
                          f"({len(missing)} Keras layers unmatched): is it a ResNet-50?")
-    shapes: dict[str, tuple[int, ...]] = {}
-    handles = [modules[n].register_forward_hook(
-        lambda m, args, y, n=n: shapes.__setitem__(n, tuple(y.shape[1:]))) for n in names]
-    was_training = net.training
-    try:
-        net.eval()
-        with torch.no_grad():
-            device = next(net.parameters()).device
-            net(torch.zeros(1, modules["conv1"].in_channels, input_size, input_size, device=device))
-    finally:
-        for h in handles:
-            h.remove()
-        net.train(was_training)
+    x = torch.zeros(1, modules["conv1"].in_channels, input_size, input_size)
+    shapes = dict(measure.trace(net, x, {n: modules[n] for n in names},
+                                lambda m, args, y: tuple(y.shape[1:])))
     rows = []
     for layer, name in zip(layers, names):
         m = modules[name]

@@ -26,6 +26,7 @@ works on a copy.
 from __future__ import annotations
 
 import copy
+import statistics
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from cnnlab import checks, models
 from cnnlab.device import default_device, precision_name
 
 __all__ = ["summary", "layer_shapes", "trace", "count_parameters", "init_variance", "flops",
-           "FlopReport", "benchmark", "BenchResult"]
+           "FlopReport", "benchmark", "BenchResult", "latency_ms"]
 
 _FMNIST_INPUT = (1, 1, 28, 28)
 
@@ -529,21 +530,14 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
     checks.positive_float(func, "lr", lr, 0.01)
     checks.one_of(func, "amp_dtype", amp_dtype, (torch.bfloat16, torch.float16),
                   none="fp32 (no autocast)")
-    if isinstance(model, str):
-        spec = models.get_spec(model)
-        name = model
-        if input_size is None:
-            input_size = (spec.in_channels, spec.input_size, spec.input_size)
-        module = models.create(model)
-    else:
-        name = type(model).__name__
-        module = copy.deepcopy(model)
-        if input_size is None:
-            input_size = _FMNIST_INPUT[1:]
-    input_size = tuple(int(s) for s in input_size)
-    if len(input_size) == 4:
-        batch_size = input_size[0] if batch_size is None else batch_size
-        input_size = input_size[1:]
+    whole = None if input_size is None else tuple(input_size)
+    module, size, name = _resolve(model, whole if whole is None or len(whole) == 4
+                                  else (1, *whole), func)
+    if not isinstance(model, str):
+        module = copy.deepcopy(module)  # moved and trained here: leave the caller's alone
+    if whole is not None and len(whole) == 4 and batch_size is None:
+        batch_size = whole[0]
+    input_size = size[1:]
     batch_size = 64 if batch_size is None else int(batch_size)
 
     dev = default_device(device)
@@ -622,3 +616,22 @@ def benchmark(model: nn.Module | str, input_size: Sequence[int] | None = None,
                        images_per_s=batch_size * steps / elapsed,
                        peak_memory_mib=peak, memory_method=method,
                        channels_last=channels_last, precision=precision_name(amp_dtype))
+
+
+def latency_ms(model: nn.Module, batch_size: int, input_size: Sequence[int] = (1, 28, 28),
+               repeats: int = 3, steps: int | None = None,
+               device: str | torch.device = "cpu") -> float:
+    """Milliseconds of one inference batch: the median over ``repeats`` runs of
+    :func:`benchmark` (the median keeps one disturbed run from moving the number).
+
+    ``steps`` timed batches per run (default 10 at batch 1, else 3), on ``device``
+    (the CPU by default, with the current ``torch.get_num_threads()``).
+
+    >>> latency_ms(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), 4, steps=2) > 0
+    True
+    """
+    checks.positive_int("latency_ms", "repeats", repeats, 3)
+    steps = steps or (10 if batch_size == 1 else 3)
+    runs = [benchmark(model, tuple(input_size), batch_size=batch_size, device=device,
+                      steps=steps, warmup=2).ms_per_batch for _ in range(repeats)]
+    return statistics.median(runs)

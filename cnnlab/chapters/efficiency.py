@@ -46,7 +46,6 @@ import contextlib
 import copy
 import gzip
 import io
-import statistics
 import warnings
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -63,7 +62,7 @@ from cnnlab.table import Table
 __all__ = ["PROFILES", "SPARSITIES", "FINETUNE", "CALIBRATION_IMAGES", "BENCH_BATCH",
            "prunable", "prune_global", "sparsity", "layer_sparsity", "make_permanent",
            "saved_bytes", "gzip_bytes", "sparse_state_dict", "dense_state_dict", "quantize_int8",
-           "quantize_dynamic_linear", "accuracy", "latency_ms", "ModelVersion", "measure_variant",
+           "quantize_dynamic_linear", "ModelVersion", "measure_variant",
            "format_table", "stage_outputs", "split_inputs", "grad_cam", "plot_grad_cam"]
 
 # The article's recipe (Adam, lr 0.001, batch 256, 2 epochs on 28×28 images, as in the
@@ -278,24 +277,6 @@ def quantize_dynamic_linear(net: nn.Module) -> nn.Module:
 # --------------------------------------------------------------------------- measuring
 
 
-def accuracy(net: nn.Module, data) -> float:
-    """Test accuracy on the CPU in fp32 (contiguous tensors), the same for every variant."""
-
-    net = net.cpu()
-    return train.evaluate(net, data, device="cpu", channels_last=False, amp=False)
-
-
-def latency_ms(net: nn.Module, batch_size: int, shape: Sequence[int] = (1, 28, 28),
-               repeats: int = 3, steps: int | None = None) -> float:
-    """Median over ``repeats`` runs of :func:`cnnlab.measure.benchmark`'s milliseconds per
-    batch (inference, CPU, the current ``torch.get_num_threads()``): the median keeps one
-    disturbed run from moving the number."""
-    steps = steps or (10 if batch_size == 1 else 3)
-    runs = [measure.benchmark(net, tuple(shape), batch_size=batch_size, device="cpu",
-                              steps=steps, warmup=2).ms_per_batch for _ in range(repeats)]
-    return statistics.median(runs)
-
-
 @dataclass
 class ModelVersion:
     """One version of the model (fp32, int8, pruned...): a row of the chapter's table, sizes
@@ -321,10 +302,12 @@ def measure_variant(name: str, net: nn.Module, data, accuracy_before: float | No
     state = net.state_dict()
     is_float = all(isinstance(t, torch.Tensor) and not t.is_quantized for t in state.values())
     return ModelVersion(
-        name=name, accuracy=accuracy(net, data), file_bytes=saved_bytes(state),
+        name=name, file_bytes=saved_bytes(state),
+        accuracy=train.evaluate(net.cpu(), data, device="cpu", channels_last=False, amp=False),
         gzip_bytes=gzip_bytes(state),
         sparse_bytes=saved_bytes(sparse_state_dict(state)) if is_float else None,
-        ms_batch1=latency_ms(net, 1, shape), ms_batch=latency_ms(net, batch, shape), batch=batch,
+        ms_batch1=measure.latency_ms(net, 1, shape), ms_batch=measure.latency_ms(net, batch, shape),
+        batch=batch,
         sparsity=sparsity(net) if is_float and prunable(net) else None,
         accuracy_before=accuracy_before)
 

@@ -90,10 +90,6 @@ def test_paper_stride_gives_the_papers_table1(members):
         assert m.gmacs == pytest.approx(m.paper["gmacs"], abs=0.07)
     net = models.create("resnet50")
     assert family.stride_in_first_1x1(net)(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
-    basic = models.create("resnet18")
-    strides = [m.stride for m in basic.modules() if isinstance(m, torch.nn.Conv2d)]
-    family.stride_in_first_1x1(basic)
-    assert strides == [m.stride for m in basic.modules() if isinstance(m, torch.nn.Conv2d)]
 
 
 def test_paper_numbers():

@@ -204,11 +204,11 @@ def test_torch_name_parses_the_scheme_and_refuses_others():
 def test_moving_the_stride_keeps_the_weights_and_costs_more():
     from cnnlab import measure
     with torch.device("meta"):  # shapes and FLOPs only
-        v15, v1 = models.create("resnet50"), S.stride_on_first_1x1(models.create("resnet50"))
+        v15, v1 = models.create("resnet50"), S.stride_in_first_1x1(models.create("resnet50"))
         assert [p.shape for p in v15.parameters()] == [p.shape for p in v1.parameters()]
         x = torch.empty(1, 3, 64, 64)
         assert v1.eval()(x).shape == v15.eval()(x).shape == (1, 1000)
         # the 3×3 of a strided block runs on the larger map in v1.5
         assert measure.flops(v15, (1, 3, 64, 64)).total_flops > measure.flops(v1, (1, 3, 64, 64)).total_flops
     with pytest.raises(ValueError, match="nothing to move"):
-        S.stride_on_first_1x1(v1)
+        S.stride_in_first_1x1(v1)

@@ -45,7 +45,7 @@ from torch import nn
 from cnnlab import measure, models, plot
 from cnnlab.models.imagenet import imagenet_reference
 from cnnlab.device import amp_dtype_for, default_device, settings_for
-from cnnlab.models.resnet import BasicBlock, Bottleneck, CONFIGS
+from cnnlab.models.resnet import BasicBlock, Bottleneck, CONFIGS, stride_in_first_1x1
 from cnnlab.table import Table
 
 __all__ = ["FAMILY", "THROUGHPUT", "ThroughputSettings", "throughput_settings", "PAPER",
@@ -205,22 +205,6 @@ def _on_meta(name: str) -> nn.Module:
     arithmetic, so parameters and FLOPs of ResNet-152 are counted in a moment."""
     with torch.device("meta"):
         return models.create(name)
-
-
-def stride_in_first_1x1(net: nn.Module) -> nn.Module:
-    """Move every strided bottleneck's stride from its 3×3 convolution to its first
-    1×1, as in the paper's original Caffe models (torchvision's layout, "V1.5", strides
-    in the 3×3). The weights keep their shapes, so the parameters do not change; the
-    first 1×1 then runs on the already halved map. Changes ``net`` in place.
-
-    >>> net = stride_in_first_1x1(models.create("resnet50"))
-    >>> net.layer2[0].conv1.stride, net.layer2[0].conv2.stride
-    ((2, 2), (1, 1))
-    """
-    for m in net.modules():
-        if isinstance(m, Bottleneck) and m.conv2.stride != (1, 1):
-            m.conv1.stride, m.conv2.stride = m.conv2.stride, (1, 1)
-    return net
 
 
 # --------------------------------------------------------------------------- measured here

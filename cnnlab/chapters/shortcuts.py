@@ -21,7 +21,7 @@ helper                                 what it builds or measures
 :func:`option_verdicts`                :func:`cnnlab.stats.verdict` of B−A and C−B (``CLAIMS``)
 :func:`keras_layers`                   the Keras ResNet-50 of *CV study notes: ResNet*
 :func:`keras_mapping`                  each Keras layer → our module, shapes at 224×224
-:func:`stride_on_first_1x1`            our ResNet-50 with the Keras/Caffe stride ("v1")
+:func:`stride_in_first_1x1`            our ResNet-50 with the Keras/Caffe stride ("v1")
 =====================================  ======================================================
 
 The Keras script (``conv_block``, ``identity_block``) names layers
@@ -41,7 +41,8 @@ import torch
 from torch import nn
 
 from cnnlab import dry_run, measure, models, predictions, stats, train
-from cnnlab.models.resnet import Bottleneck, conv1x1, init_resnet, ResidualBlock, ResNet
+from cnnlab.models.resnet import (Bottleneck, conv1x1, init_resnet, ResidualBlock, ResNet,
+                                  stride_in_first_1x1)
 from cnnlab.models.resnet_cifar import SHORTCUTS, ZeroPadShortcut
 from cnnlab.recipe import Profile
 from cnnlab.table import Table
@@ -50,7 +51,7 @@ __all__ = ["OPTIONS", "PAPER_TABLE3", "PROFILES", "with_shortcuts", "Census", "c
            "option_table", "OptionRun", "compare_options", "run_table", "SEEDS", "CLAIMS",
            "compare_over_seeds", "final_accuracies", "option_verdicts", "KerasStage",
            "KERAS_RESNET50", "KerasLayer", "keras_layers",
-           "torch_name", "MappingRow", "keras_mapping", "mapping_table", "stride_on_first_1x1"]
+           "torch_name", "MappingRow", "keras_mapping", "mapping_table", "stride_in_first_1x1"]
 
 OPTIONS = SHORTCUTS  # ("A", "B", "C")
 
@@ -447,26 +448,3 @@ def mapping_table(rows: Sequence[MappingRow]):
                      _shape(r.our_weight) + bias, _shape(r.our_output), differs])
     return Table(["Keras layer", "type", "kernel/stride", "Keras weight", "Keras output",
                   "our module", "our stride", "our weight", "our output", "differs"], body)
-
-
-def stride_on_first_1x1(net: ResNet) -> ResNet:
-    """Move the stride of every strided :class:`~cnnlab.models.resnet.Bottleneck` from its
-    3×3 (``conv2``, torchvision's "v1.5") to its first 1×1 (``conv1``), as the Keras script
-    and the original Caffe ResNets place it; in place, returns ``net``. The weights keep
-    their shapes (a stride has no parameters); the output sizes of ``conv1`` change, and
-    so does the work: the 3×3 then runs on the smaller map.
-
-    >>> from cnnlab import models
-    >>> net = stride_on_first_1x1(models.create("resnet50"))
-    >>> net.layer2[0].conv1.stride, net.layer2[0].conv2.stride
-    ((2, 2), (1, 1))
-    """
-    moved = 0
-    for block in net.modules():
-        if isinstance(block, Bottleneck) and block.conv2.stride != (1, 1):
-            block.conv1.stride, block.conv2.stride = block.conv2.stride, (1, 1)
-            moved += 1
-    if not moved:
-        raise ValueError("no strided 3×3 in a Bottleneck: nothing to move "
-                         "(a BasicBlock network, or already moved)")
-    return net

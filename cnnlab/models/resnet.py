@@ -45,7 +45,7 @@ from torch import nn
 from cnnlab.models.registry import register
 
 __all__ = ["ResidualBlock", "BasicBlock", "Bottleneck", "ResNet", "ResNetConfig", "CONFIGS",
-           "build_resnet", "conv3x3", "conv1x1", "init_resnet", "HE_2016"]
+           "build_resnet", "conv3x3", "conv1x1", "init_resnet", "stride_in_first_1x1", "HE_2016"]
 
 HE_2016 = "He et al. 2016, arXiv:1512.03385"
 
@@ -301,3 +301,25 @@ def build_resnet(arch: str = "resnet18", num_classes: int = 1000, in_channels: i
 for _name, _cfg in CONFIGS.items():
     register(_name, family="resnet", input_size=224, min_size=1, paper=_cfg.paper,
              torchvision=_name, description=_cfg.description, arch=_name)(build_resnet)
+
+
+def stride_in_first_1x1(net: nn.Module) -> nn.Module:
+    """Move the stride of every strided :class:`~cnnlab.models.resnet.Bottleneck` from its
+    3×3 (``conv2``, torchvision's "v1.5") to its first 1×1 (``conv1``), as the paper's
+    original Caffe models and the Keras ResNet-50 place it; in place, returns ``net``. The weights keep
+    their shapes (a stride has no parameters); the output sizes of ``conv1`` change, and
+    so does the work: the 3×3 then runs on the smaller map.
+
+    >>> net = stride_in_first_1x1(build_resnet("resnet50"))
+    >>> net.layer2[0].conv1.stride, net.layer2[0].conv2.stride
+    ((2, 2), (1, 1))
+    """
+    moved = 0
+    for block in net.modules():
+        if isinstance(block, Bottleneck) and block.conv2.stride != (1, 1):
+            block.conv1.stride, block.conv2.stride = block.conv2.stride, (1, 1)
+            moved += 1
+    if not moved:
+        raise ValueError("no strided 3×3 in a Bottleneck: nothing to move "
+                         "(a BasicBlock network, or already moved)")
+    return net

@@ -2,7 +2,7 @@
 
 import torch
 
-from cnnlab import measure, models
+from cnnlab import measure, models, profiles
 from cnnlab.chapters import resnet as residual
 
 
@@ -65,3 +65,10 @@ def test_shortcut_verdict_expects_a_lower_training_loss_with_shortcuts():
                                    "plain (no shortcuts)": [0.50, 0.52, 0.49]})
     assert v.word == "contradicts"
     assert len(residual.SEEDS) >= 3
+
+
+def test_the_articles_recipe_is_the_full_profile():
+    full = profiles.get_profile("resnet18_fmnist", "full")
+    assert (full.optimizer, full.lr, full.batch_size, full.epochs, full.resize) == \
+        ("adam", 1e-3, 256, 2, None)
+    assert full.train_per_class is None  # all 60,000 images

@@ -90,17 +90,8 @@ def test_a_new_chapter_is_one_module(tmp_path, monkeypatch):
         sys.modules.pop("morechapters.toynet", None)
 
 
-def test_profiles_are_found_by_chapter_or_by_model():
-    # Every chapter that trains does so under a full and a quick profile; every chapter of
-    # the modern CNNs trains its network.
+def test_the_chapter_of_a_model_is_the_one_whose_profiles_train_it():
     assert set(MODERN_CNNS) <= set(profiles.list_chapters())
-    for chapter in profiles.list_chapters():
-        assert {"full", "quick"} <= set(chapters.profiles_of(chapter)) <= set(
-            profiles.PROFILE_NAMES), chapter
-    for chapter in MODERN_CNNS:  # each is recorded at scale once (cnnlab record)
-        assert "reference" in chapters.profiles_of(chapter), chapter
-    by_chapter = profiles.get_profile("resnet", "quick")
-    assert by_chapter == profiles.get_profile("resnet18_fmnist", "quick")
     assert chapters.chapter_of("resnet18_fmnist") == "resnet"
     assert chapters.chapter_of("resnet152") is None  # no chapter trains torchvision's ResNet-152
 

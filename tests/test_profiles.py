@@ -25,11 +25,12 @@ def test_every_chapter_has_both_profiles_and_quick_is_smaller(chapter):
     assert "quick" in quick.describe() and full.source
 
 
-def test_the_articles_recipe_is_the_full_profile():
-    full = profiles.get_profile("resnet18_fmnist", "full")
-    assert (full.optimizer, full.lr, full.batch_size, full.epochs, full.resize) == \
-        ("adam", 1e-3, 256, 2, None)
-    assert full.train_per_class is None  # all 60,000 images
+def test_profiles_are_found_by_chapter_or_by_the_model_it_trains():
+    by_chapter = profiles.get_profile("resnet", "quick")
+    assert by_chapter == profiles.get_profile("resnet18_fmnist", "quick")
+    assert by_chapter.chapter == "resnet" and by_chapter.name == "quick"
+    with pytest.raises(ValueError, match="no 'reference' profile"):
+        profiles.get_profile("degradation", "reference")
 
 
 def test_profile_builds_its_data():

@@ -67,7 +67,7 @@ def test_a_new_chapter_is_one_module(tmp_path, monkeypatch):
     (package / "toynet.py").write_text(
         "from torch import nn\n"
         "from cnnlab.models.registry import register\n"
-        "from cnnlab.profiles import Profile\n"
+        "from cnnlab.recipe import Profile\n"
         "PROFILES = {'full': Profile(model='toynet', epochs=9, batch_size=8, lr=0.1),\n"
         "            'quick': Profile(model='toynet', epochs=1, batch_size=8, lr=0.1,\n"
         "                             train_per_class=5)}\n"

@@ -119,12 +119,14 @@ def test_table_renders_as_html_with_code_spans():
 def test_a_chapter_joins_the_comparison_when_it_sets_its_network_beside_d2ls(monkeypatch):
     import types
 
-    from cnnlab.profiles import Profile
+    from cnnlab.recipe import Profile
     study = types.ModuleType("study")  # a deep-dive chapter: profiles, no d2l figure
     study.PROFILES = {"quick": Profile(model="resnet20", epochs=1, batch_size=8, lr=0.1)}
     monkeypatch.setitem(chapters._CHAPTERS, "zz_study", study)
     assert "zz_study" not in [n.chapter for n in compare.networks()]
+    # a modern-CNN chapter (chapters.MODERN_CNNS) sets its network beside d2l's
     study.D2L_PUBLISHED = dict(test_acc=0.9, resize=28, lr=0.1, batch_size=8, epochs=1, source="x")
+    monkeypatch.setattr(chapters, "MODERN_CNNS", chapters.MODERN_CNNS + ("zz_study",))
     assert compare.networks()[-1] == compare.Network("zz_study", "resnet20", "resnet20")
 
 

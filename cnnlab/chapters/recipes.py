@@ -75,7 +75,7 @@ _SETTINGS = ("lr", "optimizer", "schedule", "weight_decay", "label_smoothing", "
 
 @dataclass(frozen=True)
 class Recipe:
-    """One training recipe: the :class:`~cnnlab.profiles.Profile` fields it changes
+    """One training recipe: the :class:`~cnnlab.recipe.Profile` fields it changes
     against the baseline, and whether the network keeps its batch normalization.
 
     >>> Recipe({"label_smoothing": 0.1}).profile(PROFILES["full"]).label_smoothing
@@ -95,7 +95,7 @@ class Recipe:
         unknown = sorted(set(self.changes) - _PROFILE_FIELDS)
         if unknown:
             raise ValueError(f"Recipe changes unknown profile field(s) {', '.join(unknown)}; "
-                             f"a recipe changes fields of cnnlab.profiles.Profile, such as "
+                             f"a recipe changes fields of cnnlab.recipe.Profile, such as "
                              f"{', '.join(_SETTINGS)}.")
 
     def profile(self, base: Profile) -> Profile:

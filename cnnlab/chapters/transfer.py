@@ -256,7 +256,7 @@ def method_fit_kwargs(profile: Profile, method: str) -> dict:
 
 
 def few_shot_profile(name: str | None = None) -> Profile:
-    """The few-label stage's :class:`~cnnlab.profiles.Profile` (``FEW_SHOT``), chosen
+    """The few-label stage's :class:`~cnnlab.recipe.Profile` (``FEW_SHOT``), chosen
     like every profile (``name``, else ``$CNNLAB_PROFILE``, else by the hardware)."""
     name, reason = choose_profile_name(name)
     return FEW_SHOT[name].replace(chapter="transfer", name=name, reason=reason)

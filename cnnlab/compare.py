@@ -330,43 +330,51 @@ def rank(nets: Sequence[Network] | None = None,
 
 def ranking_table(ranked: Sequence[Ranked]) -> Table:
     """The ranking as a table: place, network as trained, input, parameters, GFLOPs,
-    reference accuracy, wall minutes and device, and d2l's published accuracy."""
+    reference test accuracy (mean ± s.e. where there are several seeds), wall minutes
+    of one run, and d2l's published accuracy. Where the runs ran is the same for every
+    row and is printed once by the chapter (each ``Ranked.device``)."""
     rows = []
     for place, r in enumerate(ranked, 1):
         s = r.records[0]["settings"]
         kwargs = ", ".join(f"{k}={v}" for k, v in s["model_kwargs"].items())
         d2l = results.d2l_published(r.network.chapter)
+        accuracy = (f"{r.accuracy.mean:.3f}" if r.accuracy.n == 1 else
+                    f"{r.accuracy.mean:.3f} ± {r.accuracy.stderr:.3f}")
         rows.append([place, r.network.title + (f" ({kwargs})" if kwargs else ""),
-                     f"{r.side}×{r.side}", f"{r.params:,}", f"{r.gflops:.3f}",
-                     str(r.accuracy), f"{r.minutes:.1f}", r.device,
-                     f"{d2l['test_acc']:.3f}" if d2l else "—"])
-    return Table(["#", "network (as trained)", "input", "parameters", "GFLOPs / image",
-                  "reference test accuracy", "minutes", "device", "d2l, published"], rows)
+                     f"{r.side} px", f"{r.params / 1e6:.2f} M", f"{r.gflops:.3f}", accuracy,
+                     f"{r.minutes:.1f}", f"{d2l['test_acc']:.3f}" if d2l else "—"])
+    return Table(["#", "network (as trained)", "input", "parameters", "GFLOPs", "test accuracy",
+                  "minutes", "d2l, published"], rows)
 
 
 def plot_ranking(ranked: Sequence[Ranked], path=None):
-    """The reference accuracy against GFLOPs per image (left) and against the wall
-    minutes of the run (middle), one point per network; right, for comparison,
+    """Top: the reference accuracy against GFLOPs per image (left) and against the wall
+    minutes of the run (right), one point per network. Bottom, for comparison:
     torchvision's ImageNet models of the same families, top-1 against multiply-adds
     (from their weights' metadata). Returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, x_of, label in ((axes[0], lambda r: r.gflops, "GFLOPs per image (at the run's input)"),
-                            (axes[1], lambda r: r.minutes, "wall minutes of the run")):
-        for r in ranked:
+    fig = plt.figure(figsize=(11, 8.5))
+    grid = fig.add_gridspec(2, 2, height_ratios=(1.15, 1))
+    top = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])]
+    top[1].sharey(top[0])
+    for ax, x_of, label in ((top[0], lambda r: r.gflops, "GFLOPs per image (at the run's input)"),
+                            (top[1], lambda r: r.minutes, "wall minutes of the run")):
+        for i, r in enumerate(ranked):
             ax.scatter(x_of(r), r.accuracy.mean, s=40)
+            # alternate the labels' side so close neighbours do not print over each other
             ax.annotate(f"{r.network.title} ({r.side} px)", (x_of(r), r.accuracy.mean),
-                        textcoords="offset points", xytext=(5, 3), fontsize=8)
+                        textcoords="offset points", xytext=(6, 4 if i % 2 == 0 else -10),
+                        fontsize=8)
         ax.set_xscale("log")
         ax.set_xlabel(label)
-        ax.set_ylabel("Fashion-MNIST test accuracy")
         ax.grid(alpha=0.3)
+    top[0].set_ylabel("Fashion-MNIST test accuracy")
     devices = sorted({r.device for r in ranked})
-    axes[0].set_title("reference runs: accuracy against work", fontsize=10)
-    axes[1].set_title(f"reference runs: accuracy against time\n({', '.join(devices)})",
-                      fontsize=10)
-    right = axes[2]
+    top[0].set_title("reference runs: accuracy against work", fontsize=10)
+    top[1].set_title(f"reference runs: accuracy against time ({', '.join(devices)})",
+                     fontsize=10)
+    right = fig.add_subplot(grid[1, :])
     for net in networks():
         if net.imagenet is None:
             continue
@@ -374,11 +382,12 @@ def plot_ranking(ranked: Sequence[Ranked], path=None):
         label = ref["name"].split("_Weights")[0]
         right.scatter(ref["gmacs"], ref["acc1"], s=40, color="tab:orange")
         right.annotate(label, (ref["gmacs"], ref["acc1"]), textcoords="offset points",
-                       xytext=(5, 3), fontsize=8)
+                       xytext=(6, 4), fontsize=8)
     right.set_xscale("log")
     right.set_xlabel("GMACs per 224×224 image (torchvision metadata)")
     right.set_ylabel("ImageNet-1K top-1 (%)")
-    right.set_title("torchvision's ImageNet models (not ours)", fontsize=10)
+    right.set_title("for comparison: torchvision's ImageNet models of the same families "
+                    "(not ours)", fontsize=10)
     right.grid(alpha=0.3)
     fig.tight_layout()
     plot.show(fig, path)

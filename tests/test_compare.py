@@ -100,13 +100,14 @@ def test_rank_orders_by_mean_accuracy_and_names_the_unrecorded(tmp_path):
     assert nin.side == 112 and nin.params == 510_310  # nin(ratio=2), as recorded
     assert nin.gflops > ranked[1].gflops
     text = str(compare.ranking_table(ranked))
-    assert "NiN (ratio=2)" in text and "112×112" in text and "0.890 ± 0.010 (2 seeds)" in text
+    assert "NiN (ratio=2)" in text and "112 px" in text and "0.890 ± 0.010" in text
+    assert "0.51 M" in text
     assert "0.785" in text  # d2l's NiN, beside ours
     compare.plot_costs([compare.Cost(nets[0], 28, 100, 0.001, 1000.0, 5.0, 1.0, 16, "cpu",
                                      "fp32")], path=tmp_path / "costs.png")
     fig = compare.plot_ranking(ranked, path=tmp_path / "ranking.png")
     assert (tmp_path / "ranking.png").stat().st_size > 0 and (tmp_path / "costs.png").is_file()
-    assert "cpu (2 threads, fp32)" in fig.axes[1].get_title()
+    assert "cpu (2 threads, fp32)" in fig.axes[1].get_title() and len(fig.axes) == 3
 
 
 def test_table_renders_as_html_with_code_spans():

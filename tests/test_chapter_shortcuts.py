@@ -3,7 +3,6 @@ from the Keras ResNet-50 of *CV study notes: ResNet* (the fourth source article)
 
 import ast
 import types
-from pathlib import Path
 
 import pytest
 import torch

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from cnnlab import dry_run, measure, models, predictions, stats, train
-from cnnlab.models.resnet import (Bottleneck, conv1x1, init_resnet, ResidualBlock, ResNet,
+from cnnlab.models.resnet import (conv1x1, init_resnet, ResidualBlock, ResNet,
                                   stride_in_first_1x1)
 from cnnlab.models.resnet_cifar import SHORTCUTS, ZeroPadShortcut
 from cnnlab.recipe import Profile

@@ -45,7 +45,6 @@ option B) where the shape changes. Equal parameters is not equal work: see
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial

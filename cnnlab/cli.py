@@ -13,6 +13,7 @@ Examples::
     cnnlab train resnet18_fmnist --profile quick --out runs/r18 --resume   # after an interrupt
     cnnlab record resnet                     # the chapter's reference run, recorded
     cnnlab record resnet --profile full --seed 1   # on a GPU: d2l's recipe, seed 1
+    cnnlab record nin --experiment           # the chapter's experiment at scale, recorded
     cnnlab bench resnet18 --input 3x224x224 --batch-size 32
     torchrun --nproc-per-node=gpu -m cnnlab train resnet18_fmnist --profile full
 
@@ -266,6 +267,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         os.environ["CNNLAB_DRY_RUN"] = "1"
     if args.work is not None and Path(args.work).is_file():
         raise CLIError(f"--work {args.work} is a file; name a folder for the run's checkpoint")
+    if args.experiment:
+        rec = record.record_experiment(args.chapter, into=args.into,
+                                       command=f"cnnlab record {args.chapter} --experiment")
+        summary = ", ".join(f"{arm} {sum(v) / len(v):.4f}" for arm, v in rec["scores"].items())
+        print(f"{rec['chapter']} experiment at scale over seeds {rec['seeds']}: mean score "
+              f"{summary}; {rec['wall_seconds']:,.0f} s on {rec['device']}. Wrote {rec['path']}.")
+        return 0
     rec = record.record(args.chapter, args.profile, args.seed, work=args.work, into=args.into,
                         device=args.device, progress=not args.quiet,
                         command=f"cnnlab record {args.chapter} --profile {args.profile} "
@@ -395,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the checkpoint (default: runs/record/PROFILE/CHAPTER-seedSEED)")
     p.add_argument("--into", metavar="DIR",
                    help="folder for the record (default: the package's recorded/PROFILE/)")
+    p.add_argument("--experiment", action="store_true",
+                   help="run the chapter's experiment at scale instead (its AT_SCALE settings, "
+                        "every arm over its seeds) and write cnnlab/recorded/experiments/"
+                        "CHAPTER.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.add_argument("--dry-run", action="store_true",
                    help="check the whole path in seconds (as CNNLAB_DRY_RUN=1); the record "

@@ -15,6 +15,15 @@ A run writes a checkpoint after every epoch in its work folder
 again, so a run longer than one session resumes in the next; each stretch is listed
 in the record's ``segments``. A record no longer matches when its chapter's profile
 changes (:func:`cnnlab.results.stale_records`): the tests fail until it is re-run.
+
+``cnnlab record CHAPTER --experiment`` (or :func:`record_experiment`) runs a chapter's
+*experiment* at scale instead: for a chapter whose effect needs more images or epochs
+than its page can train on a CPU, the module declares ``AT_SCALE`` (the settings that
+replace its ``EXPERIMENT``'s) and ``experiment_at_scale(profile, **settings)`` (which
+runs every arm over the chapter's ``SEEDS`` and returns at least ``{"scores": {arm:
+[score per seed]}}``). The record goes to ``cnnlab/recorded/experiments/<chapter>.json``
+with the same provenance, and its page decides the chapter's claim from it with the
+chapter's own verdict.
 """
 
 from __future__ import annotations
@@ -32,12 +41,15 @@ from typing import Any
 
 import torch
 
-from cnnlab import checks, device as cdevice, dry_run, profiles, results, train
+from cnnlab import chapters, checks, device as cdevice, dry_run, profiles, results, train
 
-__all__ = ["record", "record_path", "work_folder", "commit", "RECORDED"]
+__all__ = ["record", "record_path", "work_folder", "commit", "RECORDED",
+           "record_experiment", "experiment_path", "EXPERIMENTS"]
 
 #: The package folder the records ship in.
 RECORDED = Path(str(resources.files("cnnlab").joinpath("recorded")))
+#: The folder of the experiments recorded at scale (one file per chapter).
+EXPERIMENTS = RECORDED / "experiments"
 
 def record_path(chapter: str, profile: str, seed: int, into: str | os.PathLike | None = None
                 ) -> Path:
@@ -129,3 +141,46 @@ def record(chapter: str, profile: str = "reference", seed: int = 0, *,
     rec["path"] = str(out)
     return rec
 
+
+
+def _provenance(command: str | None) -> dict[str, Any]:
+    return {"cpu": cdevice.cpu_name(), "cpu_kind": cdevice.cpu_kind(),
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "commit": commit(), "date": _now(),
+            "command": command or shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]])}
+
+
+def experiment_path(chapter: str, into: str | os.PathLike | None = None) -> Path:
+    """Where ``chapter``'s experiment at scale is recorded."""
+    return Path(into if into is not None else EXPERIMENTS) / f"{chapter}.json"
+
+
+def record_experiment(chapter: str, *, into: str | os.PathLike | None = None,
+                      command: str | None = None) -> dict[str, Any]:
+    """Run ``chapter``'s experiment at scale (``experiment_at_scale`` with ``AT_SCALE``)
+    over its ``SEEDS`` and write the record; returns it (see
+    :func:`cnnlab.results.experiment_settings` for what it runs with).
+
+    A dry run (``CNNLAB_DRY_RUN=1``) runs a few steps of the first seed and writes into
+    ``runs/record/experiments/`` unless ``into`` says otherwise, never among the shipped
+    records.
+    """
+    checks.instance("record_experiment", "chapter", chapter, str, "a chapter name (str)", "'nin'")
+    settings = results.experiment_settings(chapter)
+    module = chapters.module(chapter)
+    if dry_run.enabled() and into is None:
+        into = Path("runs") / "record" / "experiments"
+    profile = profiles.get_profile(chapter, "quick")
+    started = time.perf_counter()
+    found = module.experiment_at_scale(profile, **module.AT_SCALE)
+    if "scores" not in found:
+        raise ValueError(f"{module.__name__}.experiment_at_scale returned no 'scores'.")
+    rec = {"chapter": chapter, "settings": settings, "seeds": list(dry_run.items(module.SEEDS)),
+           "device": str(cdevice.default_device()), **found,  # the runs' own device line wins
+           "wall_seconds": round(time.perf_counter() - started, 1), **_provenance(command)}
+    if dry_run.enabled():
+        rec["dry_run"] = True
+    out = experiment_path(chapter, into)
+    results.write_json(out, rec)
+    rec["path"] = str(out)
+    return rec

@@ -10,6 +10,10 @@
   where a GPU ran them, one record per run with its history and provenance;
   :func:`recorded_runs` reads them, :func:`stale_records` finds those whose chapter's
   profile has changed since.
+- **Experiments recorded at scale**: ``cnnlab/recorded/experiments/<chapter>.json``,
+  written by ``cnnlab record CHAPTER --experiment``: a chapter's experiment (every arm
+  over its seeds) with more images and epochs than its page trains on a CPU;
+  :func:`recorded_experiment` reads one, :func:`stale_records` checks them too.
 - **d2l's published accuracies**: each chapter module's ``D2L_PUBLISHED``
   (:func:`d2l_published`).
 """
@@ -30,7 +34,15 @@ from cnnlab import chapters, dry_run, profiles, settings
 from cnnlab.files import atomic_write
 
 __all__ = ["record_run", "runs", "recorded_runs", "stale_records", "describe_record",
-           "time_to_accuracy", "d2l_published", "write_json"]
+           "time_to_accuracy", "d2l_published", "write_json", "experiment_settings",
+           "recorded_experiment", "describe_experiment"]
+
+#: The folder, among the records, of the experiments recorded at scale.
+EXPERIMENTS_FOLDER = "experiments"
+
+
+def _recorded(folder: str | os.PathLike | None = None) -> Path:
+    return Path(folder) if folder is not None else Path(str(resources.files("cnnlab") / "recorded"))
 
 
 def record_run(profile, history, path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -71,19 +83,69 @@ def recorded_runs(profile: str | None = "reference", chapter: str | None = None,
     >>> {r["profile"] for r in recorded_runs(None)} <= {"full", "quick", "reference"}
     True
     """
-    root = Path(folder) if folder is not None else Path(str(resources.files("cnnlab") / "recorded"))
     found = []
-    for file in sorted(root.glob("*/*.json")):
+    for file in sorted(_recorded(folder).glob("*/*.json")):
+        if file.parent.name == EXPERIMENTS_FOLDER:
+            continue
         record = json.loads(file.read_text("utf8"))
         if (profile in (None, record["profile"])) and (chapter in (None, record["chapter"])):
             found.append({**record, "path": str(file)})
     return found
 
 
+def experiment_settings(chapter: str) -> dict[str, Any]:
+    """The settings ``chapter``'s experiment runs with at scale: its ``EXPERIMENT`` with
+    ``AT_SCALE`` on top. Raises ValueError for a chapter that has none.
+
+    >>> experiment_settings("nin")["train_per_class"]
+    1000
+    """
+    module = chapters.module(chapter)
+    if not hasattr(module, "AT_SCALE"):
+        having = [c for c in chapters.names() if hasattr(chapters.module(c), "AT_SCALE")]
+        raise ValueError(f"Chapter {chapter!r} has no experiment to record at scale (no "
+                         f"AT_SCALE); chapters that have one: {', '.join(having)}.")
+    return json.loads(json.dumps({**module.EXPERIMENT, **module.AT_SCALE}))
+
+
+def recorded_experiment(chapter: str, folder: str | os.PathLike | None = None
+                        ) -> dict[str, Any] | None:
+    """``chapter``'s experiment recorded at scale (the dict
+    :func:`cnnlab.record.record_experiment` wrote, plus ``"path"``), or None."""
+    file = _recorded(folder) / EXPERIMENTS_FOLDER / f"{chapter}.json"
+    if not file.is_file():
+        return None
+    return {**json.loads(file.read_text("utf8")), "path": str(file)}
+
+
+def describe_experiment(record: dict[str, Any]) -> str:
+    """One sentence on where and how an experiment at scale ran, for the page."""
+    s = record["settings"]
+    return (f"{s['train_per_class'] * 10:,} training images, {s['epochs']} epochs, scored on "
+            f"{s['score_per_class'] * 10:,} test images, {len(record['seeds'])} seeds; "
+            f"{record['wall_seconds'] / 60:.0f} min on {record['device']}, {record['cpu']} "
+            f"({record['cpu_kind']}), torch {record['torch']}, {record['date'][:10]}")
+
+
 def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
     """Why each record that no longer matches its chapter's profile is stale (empty when
-    all match): the profile's settings changed, or the profile is gone."""
+    all match): the profile's settings changed, or the profile is gone. Without
+    ``records``, the experiments recorded at scale are checked against their chapters'
+    ``EXPERIMENT`` and ``AT_SCALE`` too."""
     problems = []
+    if records is None:
+        for file in sorted((_recorded() / EXPERIMENTS_FOLDER).glob("*.json")):
+            rec = json.loads(file.read_text("utf8"))
+            try:
+                now = experiment_settings(rec["chapter"])
+            except ValueError as error:
+                problems.append(f"{file}: {error}")
+                continue
+            if now != rec["settings"]:
+                changed = sorted(k for k in set(now) | set(rec["settings"])
+                                 if now.get(k) != rec["settings"].get(k))
+                problems.append(f"{file}: the experiment's {', '.join(changed)} changed since "
+                                f"it ran; re-run `cnnlab record {rec['chapter']} --experiment`")
     for r in recorded_runs(None) if records is None else records:
         try:
             now = profiles.get_profile(r["chapter"], r["profile"]).settings()

@@ -47,13 +47,28 @@ def test_small_nin_has_a_7x7_map_to_pool_and_batch_norm():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in models.create("nin").modules())
 
 
-def test_head_verdict_expects_the_same_accuracy():
+def test_head_verdict_expects_the_gap_head_higher_as_the_paper_found():
     gap, fc = nin.HEADS
-    v = nin.head_verdict({gap: [0.80, 0.82, 0.81], fc: [0.81, 0.80, 0.82]})
-    assert v.word == "agrees" and v.expect == "same"
+    v = nin.head_verdict({gap: [0.84, 0.85, 0.86], fc: [0.81, 0.80, 0.82]})
+    assert v.word == "agrees" and v.expect == "higher"
+    assert nin.head_verdict({gap: [0.80, 0.82, 0.81], fc: [0.81, 0.80, 0.82]}).word == "not resolved"
     v = nin.head_verdict({gap: [0.20, 0.21, 0.20], fc: [0.77, 0.78, 0.76]})
     assert v.word == "contradicts"
     assert len(nin.SEEDS) >= 3 and len(nin.LRS) >= 2 and nin.SWEEP_SEED not in nin.SEEDS
+
+
+def test_gap_head_is_the_papers_last_mlpconv_with_linear_class_maps():
+    net = nin.small_nin("gap")
+    convs = [m for m in net[4:].modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
+        (64, 64, (3, 3)), (64, 64, (1, 1)), (64, 10, (1, 1))]
+    assert isinstance(net[-3], torch.nn.Conv2d)  # class maps straight into the average: no ReLU
+
+
+def test_experiment_at_scale_is_the_same_experiment_on_more_images():
+    assert set(nin.AT_SCALE) <= set(nin.EXPERIMENT)
+    assert nin.AT_SCALE["train_per_class"] >= 10 * nin.EXPERIMENT["train_per_class"]
+    assert nin.AT_SCALE["score_per_class"] == 1000  # all 10,000 test images
 
 
 def test_experiment_budget_is_smaller_than_the_quick_profile():

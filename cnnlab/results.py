@@ -121,8 +121,9 @@ def recorded_experiment(chapter: str, folder: str | os.PathLike | None = None
 def describe_experiment(record: dict[str, Any]) -> str:
     """One sentence on where and how an experiment at scale ran, for the page."""
     s = record["settings"]
+    scored = s.get("score_per_class") or s["test_per_class"]
     return (f"{s['train_per_class'] * 10:,} training images, {s['epochs']} epochs, scored on "
-            f"{s['score_per_class'] * 10:,} test images, {len(record['seeds'])} seeds; "
+            f"{scored * 10:,} test images, {len(record['seeds'])} seeds; "
             f"{record['wall_seconds'] / 60:.0f} min on {record['device']}, {record['cpu']} "
             f"({record['cpu_kind']}), torch {record['torch']}, {record['date'][:10]}")
 

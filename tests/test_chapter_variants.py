@@ -158,10 +158,15 @@ def test_results_table_and_plot():
 def test_profiles_give_every_variant_the_same_budget():
     quick, full = profiles.get_profile("variants", "quick"), profiles.get_profile("variants", "full")
     assert quick.train_per_class and quick.test_per_class and quick.epochs <= 3
-    # five networks × the seeds: at most 7,500 training images on a CPU
-    assert quick.epochs * quick.train_per_class * 10 * 5 * len(variants.SEEDS) <= 7_500
+    # five networks × the seeds: at most 12,000 training images on a CPU
+    assert quick.epochs * quick.train_per_class * 10 * 5 * len(variants.SEEDS) <= 12_000
     assert full.train_per_class is None and full.test_per_class is None and full.augment
     assert quick.model == full.model == "mini_resnet14"
+    assert quick.settings() == {**quick.settings(), **variants.EXPERIMENT}  # quick is the experiment
+    # at scale: the same recipe on more images, and enough test images to resolve a point
+    scale = {**variants.EXPERIMENT, **variants.AT_SCALE}
+    assert scale["train_per_class"] >= 10 * quick.train_per_class and scale["test_per_class"] >= 500
+    assert set(variants.AT_SCALE) <= {"train_per_class", "test_per_class", "epochs"}
 
 
 def test_a_variant_trains_one_step():

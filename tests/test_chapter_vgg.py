@@ -14,16 +14,32 @@ def test_conv_layers_counts_the_convolutions_of_an_architecture():
     assert vgg.conv_layers(vgg.VGG11_ARCH) == 8
 
 
-def test_the_variants_share_the_head_and_differ_in_depth_and_width():
+def test_the_variants_share_the_head_and_the_5x5_net_halves_b_with_its_receptive_field():
     heads = set()
     for name, arch in vgg.VARIANTS.items():
         net = vgg.vgg11_fmnist(conv_arch=arch)
         assert net(torch.zeros(1, 1, vgg.EXPERIMENT["resize"], vgg.EXPERIMENT["resize"])).shape == (1, 10)
         heads.add(measure.count_parameters(net) - measure.count_parameters(net[:len(arch)]))
     assert len(heads) == 1  # same fc head: only the blocks differ
-    depth = {name: vgg.conv_layers(arch) for name, arch in vgg.VARIANTS.items()}
-    assert depth["shallower, wider"] < depth["VGG-11"] < depth["deeper, narrower"]
+    pairs, fives = vgg.VARIANTS["B: 3×3 pairs"], vgg.VARIANTS["B with 5×5"]
+    assert vgg.conv_layers(pairs) == 2 * vgg.conv_layers(fives) == 10
+    assert [c for _, c, *k in pairs] == [c for _, c, *k in fives]  # the same widths
+    kernels = [m.kernel_size for m in vgg.vgg11_fmnist(conv_arch=fives).modules()
+               if isinstance(m, nn.Conv2d)]
+    assert set(kernels) == {(5, 5)}
+    # the same receptive field: two 3×3 see 5×5; the pairs hold 18C² weights per block, not 25C²
+    pair_net, five_net = (vgg.vgg11_fmnist(conv_arch=a)[:5] for a in (pairs, fives))
+    assert measure.count_parameters(pair_net) < measure.count_parameters(five_net)
     assert vgg.VARIANTS["VGG-11"] == vgg.VGG11_ARCH
+
+
+def test_bn_variant_normalizes_every_convolution_like_torchvisions_vgg_bn():
+    net = vgg.vgg11_fmnist(conv_arch=vgg.VGG13_ARCH, bn=True)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(convs) == len(norms) == 10
+    assert vgg.EXPERIMENT_MODEL["bn"] is True
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in vgg.vgg11_fmnist().modules())
 
 
 def test_variant_costs_measures_one_architecture():
@@ -52,9 +68,9 @@ def test_quick_profile_fits_the_model():
 
 
 def test_kaiming_init_keeps_the_deep_variant_alive():
-    """With d2l's Xavier init the 16-layer variant's logits start near zero (it never
-    left ln 10); with Kaiming init they have a usable scale."""
-    arch = vgg.VARIANTS["deeper, narrower"]
+    """With d2l's Xavier init a 16-layer VGG's logits start near zero (it never left
+    ln 10); with Kaiming init they have a usable scale."""
+    arch = ((2, 48), (2, 96), (3, 192), (3, 384), (3, 512))  # 13 convolutions
     x = torch.randn(8, 1, 32, 32)
     torch.manual_seed(0)
     xavier = vgg.vgg11_fmnist(conv_arch=arch, pool=1, hidden=256, init="xavier").eval()
@@ -77,11 +93,11 @@ def test_default_builder_is_still_d2ls_network():
     assert measure.count_parameters(vgg.vgg11_fmnist()) == 43_093_322
 
 
-def test_depth_verdict_reads_deeper_minus_shallower():
-    v = vgg.depth_verdict({"deeper, narrower": [0.80, 0.82, 0.81],
-                           "shallower, wider": [0.76, 0.77, 0.78], "VGG-11": [0.0] * 3})
+def test_depth_verdict_reads_pairs_minus_5x5():
+    v = vgg.depth_verdict({"B: 3×3 pairs": [0.80, 0.82, 0.81],
+                           "B with 5×5": [0.76, 0.77, 0.78], "VGG-11": [0.0] * 3})
     assert v.word == "agrees" and round(v.difference.mean, 3) == 0.04
-    v = vgg.depth_verdict({"deeper, narrower": [0.10, 0.10, 0.10],
-                           "shallower, wider": [0.76, 0.77, 0.78]})
+    v = vgg.depth_verdict({"B: 3×3 pairs": [0.10, 0.10, 0.10], "B with 5×5": [0.76, 0.77, 0.78]})
     assert v.word == "contradicts"
     assert len(vgg.SEEDS) >= 3
+    assert set(vgg.AT_SCALE) <= set(vgg.EXPERIMENT) and vgg.AT_SCALE["score_per_class"] == 1000

@@ -60,3 +60,41 @@ def test_a_profiles_settings_hold_what_decides_the_run():
     settings = record.profiles.get_profile("nin", "reference").settings()
     assert settings["model_kwargs"] == {"ratio": 2} and settings["resize"] == 112
     assert "source" not in settings and "chapter" not in settings
+
+
+# --------------------------------------------------------------------------- experiments at scale
+
+def test_an_experiment_at_scale_is_recorded_with_its_settings_and_provenance(dry, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a dry run writes under ./runs/record/experiments/
+    shipped = record.experiment_path("nin")
+    before = shipped.read_bytes() if shipped.is_file() else None
+    status = cli.main(["record", "nin", "--experiment"])
+    assert status == 0
+    stored = json.loads((tmp_path / "runs/record/experiments/nin.json").read_text())
+    assert stored["settings"] == results.experiment_settings("nin")
+    assert stored["settings"]["train_per_class"] == 1000 and stored["dry_run"] is True
+    assert stored["seeds"] == [0]  # a dry run trains the first seed only
+    assert set(stored["scores"]) == {"1×1 conv + GAP head", "fully connected head"}
+    assert all(0.0 <= s <= 1.0 for scores in stored["scores"].values() for s in scores)
+    assert stored["command"] == "cnnlab record nin --experiment"
+    assert stored["cpu"] and stored["torch"] and stored["date"] and stored["device"].startswith("cpu")
+    assert (shipped.read_bytes() if shipped.is_file() else None) == before  # never among the shipped
+
+
+def test_an_experiment_at_scale_is_refused_for_a_chapter_without_one(tmp_path, capsys):
+    assert cli.main(["record", "alexnet", "--experiment", "--into", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "has no experiment to record at scale" in err and "nin" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_shipped_experiments_match_their_chapters_and_decide_a_claim():
+    for chapter in ("nin", "variants"):
+        rec = results.recorded_experiment(chapter)
+        assert rec is not None, f"run `cnnlab record {chapter} --experiment`"
+        assert rec["settings"] == results.experiment_settings(chapter)
+        assert len(rec["seeds"]) >= 3 and "dry_run" not in rec
+        assert all(len(v) == len(rec["seeds"]) for v in rec["scores"].values())
+    assert results.recorded_experiment("alexnet") is None
+    # an experiment record is not a run: the runs' readers never see it
+    assert all("scores" not in r for r in results.recorded_runs(None))

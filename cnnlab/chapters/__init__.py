@@ -13,6 +13,11 @@
 - The chapter's experiments as functions, each with its settings as module
   constants (``EXPERIMENT``, ``SEEDS``...) and, where a claim rests on a difference
   over seeds, a verdict computed by :mod:`cnnlab.stats`.
+- Where the effect needs more images than a page trains on a CPU: ``AT_SCALE`` (the
+  settings that replace ``EXPERIMENT``'s) and ``experiment_at_scale(profile,
+  **settings)``, which runs every arm over ``SEEDS`` and returns ``{"scores": {arm:
+  [score per seed]}, ...}``; ``cnnlab record CHAPTER --experiment`` records it
+  (:func:`cnnlab.record.record_experiment`) and the page reads the record.
 - The chapters of the modern CNNs (:data:`MODERN_CNNS`) also declare
   ``D2L_PUBLISHED`` (d2l's printed run: ``test_acc``, ``lr``, ``batch_size``,
   ``epochs``, ``resize``, ``source``), a ``reference`` profile (the recipe all seven

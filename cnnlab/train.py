@@ -566,6 +566,7 @@ def _raise_if_nonfinite(first_bad: int, epoch: int, steps_per_epoch: int, opt) -
 def _device_name(device: torch.device, amp_dtype: torch.dtype | None, processes: int) -> str:
     """E.g. ``"cpu (2 threads, bf16 autocast)"`` or ``"NVIDIA H100 (bf16 autocast) ×2"``."""
     precision = precision_name(amp_dtype)
+    threads = torch.get_num_threads()
     name = (f"{torch.cuda.get_device_name(device)} ({precision})" if device.type == "cuda"
-            else f"{device.type} ({torch.get_num_threads()} threads, {precision})")
+            else f"{device.type} ({threads} thread{'s' if threads != 1 else ''}, {precision})")
     return name + (f" ×{processes}" if processes > 1 else "")

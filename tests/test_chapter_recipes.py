@@ -71,6 +71,11 @@ def test_profiles_are_the_articles_recipe_and_resnet_keeps_its_model():
     assert quick.epochs * quick.train_per_class * 10 * runs <= 6_000
     assert quick.epochs * quick.train_per_class * 10 // quick.batch_size >= 20
     assert len(recipes.SEEDS) >= 3 and recipes.COMPARED[0] == "baseline"
+    assert quick == full.replace(**recipes.EXPERIMENT).replace(name="quick", chapter="recipes",
+                                                               reason=quick.reason)
+    # at scale: the same recipes over the seeds, with steps enough for a schedule to act
+    scale = {**recipes.EXPERIMENT, **recipes.AT_SCALE}
+    assert scale["epochs"] * scale["train_per_class"] * 10 // scale["batch_size"] >= 400
     assert set(recipes.CLAIMS) == set(recipes.COMPARED) - {"baseline"}
     # this chapter trains the ResNet chapter's network, which keeps its chapter and profile
     assert chapters.chapter_of("resnet18_fmnist") == "resnet"

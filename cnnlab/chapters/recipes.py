@@ -55,18 +55,24 @@ from cnnlab.table import Table
 __all__ = ["Recipe", "RECIPES", "BASELINE", "COMPARED", "CLAIMS", "SEEDS", "combine",
            "without_batchnorm", "smoothed_targets", "weight_norm", "decay_factor",
            "RecipeResult", "train_recipe", "run_seeds", "accuracies", "verdicts", "best",
-           "table", "plot_accuracies", "PROFILES"]
+           "table", "plot_accuracies", "PROFILES", "EXPERIMENT", "AT_SCALE",
+           "experiment_at_scale", "score_verdicts"]
 
-# The article's recipe on all 60,000 images (a GPU run). The quick profile keeps Adam and
-# its learning rate but trains 1 epoch on 64 images per class in batches of 32 (20
-# steps) and tests on 50 per class: the three compared recipes over three seeds (nine
-# runs, 5,760 training images of ResNet-18) fit in well under a minute of training on
-# two quiet CPU cores.
+# The article's recipe on all 60,000 images (a GPU run). The quick profile (EXPERIMENT)
+# keeps Adam and its learning rate but trains 1 epoch on 64 images per class in
+# batches of 32 (20 steps) and tests on 50 per class: the three compared recipes over
+# three seeds (nine runs, 5,760 training images of ResNet-18) fit in well under a
+# minute of training on two quiet CPU cores. Twenty steps are the start of training,
+# where a run's outcome swings with its seed; the same comparison at scale (AT_SCALE,
+# ``cnnlab record recipes --experiment``, shipped in cnnlab/recorded/experiments/)
+# trains 3 epochs of 500 images per class (about 470 steps) and tests on 500 per class.
 FULL = Profile(model="resnet18_fmnist", epochs=2, batch_size=256, lr=1e-3, optimizer="adam",
                source='"残差网络(ResNet)" (Adam, lr 0.001, batch 256, 2 epochs, 28×28)')
+EXPERIMENT = dict(epochs=1, batch_size=32, train_per_class=64, test_per_class=50)
+AT_SCALE = dict(epochs=3, train_per_class=500, test_per_class=500)
 PROFILES = {
     "full": FULL,
-    "quick": FULL.replace(epochs=1, batch_size=32, train_per_class=64, test_per_class=50),
+    "quick": FULL.replace(**EXPERIMENT),
 }
 
 _PROFILE_FIELDS = {f.name for f in fields(Profile)}
@@ -310,6 +316,17 @@ def run_seeds(base: Profile, names: tuple[str, ...] = COMPARED, seeds: tuple[int
     return runs
 
 
+def experiment_at_scale(profile: Profile, **settings: Any) -> dict:
+    """The compared recipes over :data:`SEEDS` under ``profile`` with ``settings``
+    (:data:`AT_SCALE` when ``cnnlab record recipes --experiment`` runs it):
+    ``{"scores": {recipe: [test accuracy per seed]}, "device": ...}`` (:func:`accuracies`),
+    for :func:`cnnlab.record.record_experiment`."""
+    runs = run_seeds(profile.replace(**settings), report=None)
+    finished = [r for rs in runs.values() for r in rs if not r.diverged]
+    device = finished[0].history[-1].device if finished else "unknown"
+    return {"scores": accuracies(runs), "device": device}
+
+
 def accuracies(runs: Mapping[str, list[RecipeResult]]) -> dict[str, list[float]]:
     """The final test accuracy of every run, per recipe (a diverged run counts as chance,
     0.1: it learned nothing the test could use)."""
@@ -327,11 +344,22 @@ def verdicts(runs: Mapping[str, list[RecipeResult]], claims: Mapping[str, str] =
     >>> v["no batch norm"].word
     'agrees'
     """
-    acc = accuracies(runs)
-    if baseline not in acc:
+    return score_verdicts(accuracies(runs), claims, baseline)
+
+
+def score_verdicts(scores: Mapping[str, list[float]], claims: Mapping[str, str] = CLAIMS,
+                   baseline: str = BASELINE) -> dict[str, stats.Verdict]:
+    """:func:`verdicts` from ``{recipe: [test accuracy per seed]}`` (an experiment
+    recorded at scale keeps only those).
+
+    >>> score_verdicts({"baseline": [0.70, 0.72, 0.71], "no batch norm": [0.50, 0.55, 0.52]}
+    ...                )["no batch norm"].word
+    'agrees'
+    """
+    if baseline not in scores:
         raise ValueError(f"no {baseline!r} runs to compare against")
-    return {n: stats.verdict(acc[baseline], acc[n], expect=claims[n])
-            for n in acc if n in claims}
+    return {n: stats.verdict(scores[baseline], scores[n], expect=claims[n])
+            for n in scores if n in claims}
 
 
 class _Final:

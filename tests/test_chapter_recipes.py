@@ -75,7 +75,8 @@ def test_profiles_are_the_articles_recipe_and_resnet_keeps_its_model():
                                                                reason=quick.reason)
     # at scale: the same recipes over the seeds, with steps enough for a schedule to act
     scale = {**recipes.EXPERIMENT, **recipes.AT_SCALE}
-    assert scale["epochs"] * scale["train_per_class"] * 10 // scale["batch_size"] >= 400
+    steps = lambda e: e["epochs"] * e["train_per_class"] * 10 // e["batch_size"]
+    assert steps(scale) >= 5 * steps(recipes.EXPERIMENT) and scale["test_per_class"] >= 300
     assert set(recipes.CLAIMS) == set(recipes.COMPARED) - {"baseline"}
     # this chapter trains the ResNet chapter's network, which keeps its chapter and profile
     assert chapters.chapter_of("resnet18_fmnist") == "resnet"

@@ -130,9 +130,7 @@ def record(chapter: str, profile: str = "reference", seed: int = 0, *,
         "test_acc": round(last.test_acc, 4), "epochs": len(history),
         "train_seconds": round(history.total_seconds, 1),
         "wall_seconds": round(sum(s.get("seconds", 0.0) for s in segments), 1),
-        "device": last.device, "cpu": cdevice.cpu_name(), "cpu_kind": cdevice.cpu_kind(),
-        "torch": torch.__version__, "commit": commit(), "date": _now(),
-        "command": command or shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "device": last.device, **_provenance(command),
         "segments": segments, "history": history.to_list(),
     }
     if dry_run.enabled():
@@ -142,8 +140,8 @@ def record(chapter: str, profile: str = "reference", seed: int = 0, *,
     return rec
 
 
-
 def _provenance(command: str | None) -> dict[str, Any]:
+    """Where, with what and by which command a record was made."""
     return {"cpu": cdevice.cpu_name(), "cpu_kind": cdevice.cpu_kind(),
             "threads": torch.get_num_threads(), "torch": torch.__version__,
             "commit": commit(), "date": _now(),

@@ -129,6 +129,11 @@ def describe_experiment(record: dict[str, Any]) -> str:
             f"({record['cpu_kind']}), torch {record['torch']}, {record['date'][:10]}")
 
 
+def _changed(then: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The settings whose value differs between a record (``then``) and the code (``now``)."""
+    return sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+
+
 def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
     """Why each record that no longer matches its chapter's profile is stale (empty when
     all match): the profile's settings changed, or the profile is gone. Without
@@ -143,9 +148,8 @@ def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
             except ValueError as error:
                 problems.append(f"{file}: {error}")
                 continue
-            if now != rec["settings"]:
-                changed = sorted(k for k in set(now) | set(rec["settings"])
-                                 if now.get(k) != rec["settings"].get(k))
+            changed = _changed(rec["settings"], now)
+            if changed:
                 problems.append(f"{file}: the experiment's {', '.join(changed)} changed since "
                                 f"it ran; re-run `cnnlab record {rec['chapter']} --experiment`")
     for r in recorded_runs(None) if records is None else records:
@@ -154,8 +158,7 @@ def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
         except ValueError as error:
             problems.append(f"{r.get('path', r['chapter'])}: {error}")
             continue
-        changed = sorted(k for k in set(now) | set(r["settings"])
-                         if now.get(k) != r["settings"].get(k))
+        changed = _changed(r["settings"], now)
         if changed:
             problems.append(f"{r.get('path', r['chapter'])}: the {r['profile']!r} profile's "
                             f"{', '.join(changed)} changed since it ran ("

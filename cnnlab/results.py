@@ -26,7 +26,7 @@ import platform
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -129,9 +129,19 @@ def describe_experiment(record: dict[str, Any]) -> str:
             f"({record['cpu_kind']}), torch {record['torch']}, {record['date'][:10]}")
 
 
-def _changed(then: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """The settings whose value differs between a record (``then``) and the code (``now``)."""
-    return sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+def _stale(where: str, then: dict[str, Any], settings_now: Callable[[], dict[str, Any]],
+           what: str, rerun: str) -> str | None:
+    """Why a record made with settings ``then`` is stale against ``settings_now()`` (the
+    code's; a ValueError when the code no longer has them), or None."""
+    try:
+        now = settings_now()
+    except ValueError as error:
+        return f"{where}: {error}"
+    changed = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+    if not changed:
+        return None
+    detail = "; ".join(f"{k}: {then.get(k)!r} → {now.get(k)!r}" for k in changed)
+    return f"{where}: {what} {', '.join(changed)} changed since it ran ({detail}); re-run `{rerun}`"
 
 
 def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
@@ -143,30 +153,16 @@ def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
     if records is None:
         for file in sorted((_recorded() / EXPERIMENTS_FOLDER).glob("*.json")):
             rec = json.loads(file.read_text("utf8"))
-            try:
-                now = experiment_settings(rec["chapter"])
-            except ValueError as error:
-                problems.append(f"{file}: {error}")
-                continue
-            changed = _changed(rec["settings"], now)
-            if changed:
-                problems.append(f"{file}: the experiment's {', '.join(changed)} changed since "
-                                f"it ran; re-run `cnnlab record {rec['chapter']} --experiment`")
+            problems.append(_stale(str(file), rec["settings"],
+                                   lambda: experiment_settings(rec["chapter"]),
+                                   "the experiment's", f"cnnlab record {rec['chapter']} --experiment"))
     for r in recorded_runs(None) if records is None else records:
-        try:
-            now = profiles.get_profile(r["chapter"], r["profile"]).settings()
-        except ValueError as error:
-            problems.append(f"{r.get('path', r['chapter'])}: {error}")
-            continue
-        changed = _changed(r["settings"], now)
-        if changed:
-            problems.append(f"{r.get('path', r['chapter'])}: the {r['profile']!r} profile's "
-                            f"{', '.join(changed)} changed since it ran ("
-                            + "; ".join(f"{k}: {r['settings'].get(k)!r} → {now.get(k)!r}"
-                                        for k in changed)
-                            + f"); re-run `cnnlab record {r['chapter']} --profile "
-                              f"{r['profile']} --seed {r['seed']}`")
-    return problems
+        problems.append(_stale(r.get("path", r["chapter"]), r["settings"],
+                               lambda: profiles.get_profile(r["chapter"], r["profile"]).settings(),
+                               f"the {r['profile']!r} profile's",
+                               f"cnnlab record {r['chapter']} --profile {r['profile']} "
+                               f"--seed {r['seed']}"))
+    return [p for p in problems if p is not None]
 
 
 def describe_record(record: dict[str, Any]) -> str:

@@ -54,6 +54,14 @@ def test_a_record_whose_profile_changed_is_stale():
     assert "no 'reference' profile" in problem
 
 
+def test_an_experiment_recorded_at_scale_goes_stale_when_its_settings_change(monkeypatch):
+    from cnnlab.chapters import nin
+    monkeypatch.setitem(nin.AT_SCALE, "epochs", 9)
+    [problem] = results.stale_records()
+    assert "nin.json: the experiment's epochs changed" in problem and "epochs: 4 → 9" in problem
+    assert "re-run `cnnlab record nin --experiment`" in problem
+
+
 def test_every_chapter_states_d2ls_published_result():
     # (which chapters must have one: test_chapters.py; the deep dive's have none)
     stated = [c for c in chapters.names() if results.d2l_published(c) is not None]

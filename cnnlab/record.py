@@ -35,7 +35,6 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +46,9 @@ __all__ = ["record", "record_path", "work_folder", "commit", "RECORDED",
            "record_experiment", "experiment_path", "EXPERIMENTS"]
 
 #: The package folder the records ship in.
-RECORDED = Path(str(resources.files("cnnlab").joinpath("recorded")))
+RECORDED = results.RECORDED
 #: The folder of the experiments recorded at scale (one file per chapter).
-EXPERIMENTS = RECORDED / "experiments"
+EXPERIMENTS = RECORDED / results.EXPERIMENTS_FOLDER
 
 def record_path(chapter: str, profile: str, seed: int, into: str | os.PathLike | None = None
                 ) -> Path:

@@ -37,12 +37,14 @@ __all__ = ["record_run", "runs", "recorded_runs", "stale_records", "describe_rec
            "time_to_accuracy", "d2l_published", "write_json", "experiment_settings",
            "recorded_experiment", "describe_experiment"]
 
+#: The package folder the records ship in (``record.RECORDED`` is this one).
+RECORDED = Path(str(resources.files("cnnlab") / "recorded"))
 #: The folder, among the records, of the experiments recorded at scale.
 EXPERIMENTS_FOLDER = "experiments"
 
 
 def _recorded(folder: str | os.PathLike | None = None) -> Path:
-    return Path(folder) if folder is not None else Path(str(resources.files("cnnlab") / "recorded"))
+    return Path(folder) if folder is not None else RECORDED
 
 
 def record_run(profile, history, path: str | os.PathLike | None = None) -> dict[str, Any]:

@@ -32,6 +32,16 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import torch
+import torch.distributed as dist
+
+from cnnlab import (__version__, chapters, checks, data as cdata, measure, models, profiles,
+                    record, settings, train)
+from cnnlab.checkpoint import CheckpointError
+from cnnlab.data import DataNotFoundError
+from cnnlab.device import amp_dtype_for, default_device, settings_for
+from cnnlab.train import NonFiniteLossError
+
 __all__ = ["main", "build_parser"]
 
 FASHION_MNIST_CLASSES = 10
@@ -81,7 +91,6 @@ def _non_negative_int(text: str) -> int:
 
 def _device(text: str) -> str:
     """A device torch knows and this machine has (:func:`cnnlab.checks.device_problem`)."""
-    from cnnlab import checks
     problem = checks.device_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(f"invalid device {text!r} ({problem}): use cpu, cuda, "
@@ -101,7 +110,6 @@ def _positive_float(text: str) -> float:
 
 def _resolve_input(name: str, dims: tuple[int, ...] | None) -> tuple[int, int, int]:
     """``(C, H, W)`` for ``name``: the given size, or the model's own channels and side."""
-    from cnnlab import models
     spec = models.get_spec(name)
     if dims is None:
         return (spec.in_channels, spec.input_size, spec.input_size)
@@ -112,13 +120,11 @@ def _resolve_input(name: str, dims: tuple[int, ...] | None) -> tuple[int, int, i
 
 def _is_main_process() -> bool:
     """Rank 0 under ``torchrun`` (or a plain run): the one that prints and writes files."""
-    from cnnlab import settings
     return settings.rank() == 0
 
 
 def _chapter_for(model: str) -> str | None:
     """The chapter whose profiles train ``model`` (see :mod:`cnnlab.chapters`), if any."""
-    from cnnlab import chapters
     return chapters.chapter_of(model)
 
 
@@ -129,7 +135,6 @@ def _one_line(err: BaseException) -> str:
 # --------------------------------------------------------------------------- subcommands
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from cnnlab import models
     names = models.list_models(args.family)  # an unknown family is refused with the families
     width = max(len(n) for n in names)
     print(f"{'model':<{width}}  {'family':<10} {'input':<11} description")
@@ -143,8 +148,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace):
     """The model and its (C, H, W) input, checked before torchinfo or a benchmark runs it."""
-    import torch
-    from cnnlab import models
     channels, height, width = _resolve_input(args.model, args.input)
     model = models.create(args.model, num_classes=args.num_classes, in_channels=channels)
     # Fail with the model's own message (too small, ...) rather than torchinfo's wrapper.
@@ -153,15 +156,12 @@ def _build(args: argparse.Namespace):
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from cnnlab import measure
     model, size = _build(args)
     print(measure.summary(model, (1, *size)))
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from cnnlab import measure
-    from cnnlab.device import amp_dtype_for, default_device, settings_for
     model, size = _build(args)
     device = default_device(args.device)
     for mode in (["train", "inference"] if args.mode == "both" else [args.mode]):
@@ -174,8 +174,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cnnlab import data as cdata, models, profiles, settings, train
-
     spec = models.get_spec(args.model)  # unknown names fail here, before any data is read
     if args.dry_run:
         os.environ["CNNLAB_DRY_RUN"] = "1"  # read by fit and the batches (cnnlab.dry_run)
@@ -261,8 +259,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from cnnlab import record
-
     if args.dry_run:
         os.environ["CNNLAB_DRY_RUN"] = "1"
     if args.work is not None and Path(args.work).is_file():
@@ -287,8 +283,6 @@ def cmd_record(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- the parser
 
 def build_parser() -> argparse.ArgumentParser:
-    from cnnlab import __version__
-
     parser = argparse.ArgumentParser(
         prog="cnnlab",
         description="The cnnlab course's models, trainer and tools on the command line.",
@@ -417,10 +411,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    from cnnlab.checkpoint import CheckpointError
-    from cnnlab.data import DataNotFoundError
-    from cnnlab.train import NonFiniteLossError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
@@ -444,7 +434,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _close_process_group() -> None:
     """Leave the torchrun process group cleanly (fit starts it; nothing else ends it)."""
-    import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 

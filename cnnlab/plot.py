@@ -18,6 +18,7 @@ from typing import Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import FigureCanvasBase
@@ -30,7 +31,7 @@ from cnnlab.predictions import Predictions
 from cnnlab.train import EpochStats, History
 
 __all__ = ["show", "curves", "reference_curves", "images", "feature_maps", "predictions", "confusion_matrix",
-           "save_figure"]
+           "save_figure", "panels"]
 
 # matplotlib's built-in backends that draw to files only, never to a window.
 _FILE_ONLY_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
@@ -69,6 +70,37 @@ def _check_figure(func: str, ncols, scale, path) -> None:
     checks.positive_int(func, "ncols", ncols, 8)
     checks.positive_float(func, "scale", scale, 1.3)
     _check_path(func, path)
+
+
+def panels(func: str, axes, shape: int | tuple[int, int], path=None, **subplots_kwargs):
+    """The panels a several-panel plot draws into, and their figure.
+
+    Every plot of the package takes ``path=`` (save there) and returns its figure; a
+    one-panel plot takes ``ax=``, a several-panel plot ``axes=``: ``shape`` (a count, or
+    ``(rows, cols)``) Axes in any sequence or array, e.g. ``plt.subplots(1, 3)[1]``, or
+    None for a new figure (``plt.subplots(rows, cols, **subplots_kwargs)``). Returns
+    ``(figure, axes)``, the axes flat for a count and ``rows × cols`` for a pair.
+
+    >>> fig, axes = panels("example", None, 3)
+    >>> len(axes), axes[0].figure is fig
+    (3, True)
+    >>> panels("example", axes[:2], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: example(axes=<ndarray of shape (2,)>): axes must be 3 matplotlib Axes, e.g. axes=plt.subplots(1, 3)[1], or None for a new figure.
+    """
+    rows, cols = (1, shape) if isinstance(shape, int) else shape
+    _check_path(func, path)
+    if axes is None:
+        fig, found = plt.subplots(rows, cols, squeeze=False, **subplots_kwargs)
+    else:
+        found = np.asarray(axes, dtype=object).reshape(-1)
+        if len(found) != rows * cols or not all(isinstance(a, Axes) for a in found):
+            checks.refuse(func, "axes", axes, f"{rows * cols} matplotlib Axes",
+                          f"plt.subplots({rows}, {cols})[1]", none="a new figure")
+        found = found.reshape(rows, cols)
+        fig = found[0, 0].figure
+    return fig, (found.reshape(-1) if isinstance(shape, int) else found)
 
 
 def show(fig, path: str | os.PathLike | None = None) -> None:

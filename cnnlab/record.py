@@ -14,7 +14,7 @@ A run writes a checkpoint after every epoch in its work folder
 (``runs/record/<profile>/<chapter>-seed<seed>/``) and continues from it when run
 again, so a run longer than one session resumes in the next; each stretch is listed
 in the record's ``segments``. A record no longer matches when its chapter's profile
-changes (:func:`cnnlab.results.stale_records`): the tests fail until it is re-run.
+changes (:func:`stale_records`): the tests fail until it is re-run.
 
 ``cnnlab record CHAPTER --experiment`` (or :func:`record_experiment`) runs a chapter's
 *experiment* at scale instead: for a chapter whose effect needs more images or epochs
@@ -36,14 +36,15 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from cnnlab import chapters, checks, device as cdevice, dry_run, profiles, results, train
 
 __all__ = ["record", "record_path", "work_folder", "commit", "RECORDED",
-           "record_experiment", "experiment_path", "EXPERIMENTS"]
+           "record_experiment", "experiment_path", "EXPERIMENTS", "experiment_settings",
+           "stale_records"]
 
 #: The package folder the records ship in.
 RECORDED = results.RECORDED
@@ -147,6 +148,21 @@ def _provenance(command: str | None) -> dict[str, Any]:
             "command": command or shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]])}
 
 
+def experiment_settings(chapter: str) -> dict[str, Any]:
+    """The settings ``chapter``'s experiment runs with at scale: its ``EXPERIMENT`` with
+    ``AT_SCALE`` on top. Raises ValueError for a chapter that has none.
+
+    >>> experiment_settings("nin")["train_per_class"]
+    1000
+    """
+    module = chapters.module(chapter)
+    if not hasattr(module, "AT_SCALE"):
+        having = [c for c in chapters.names() if hasattr(chapters.module(c), "AT_SCALE")]
+        raise ValueError(f"Chapter {chapter!r} has no experiment to record at scale (no "
+                         f"AT_SCALE); chapters that have one: {', '.join(having)}.")
+    return json.loads(json.dumps({**module.EXPERIMENT, **module.AT_SCALE}))
+
+
 def experiment_path(chapter: str, into: str | os.PathLike | None = None) -> Path:
     """Where ``chapter``'s experiment at scale is recorded."""
     return Path(into if into is not None else EXPERIMENTS) / f"{chapter}.json"
@@ -156,14 +172,14 @@ def record_experiment(chapter: str, *, into: str | os.PathLike | None = None,
                       command: str | None = None) -> dict[str, Any]:
     """Run ``chapter``'s experiment at scale (``experiment_at_scale`` with ``AT_SCALE``)
     over its ``SEEDS`` and write the record; returns it (see
-    :func:`cnnlab.results.experiment_settings` for what it runs with).
+    :func:`experiment_settings` for what it runs with).
 
     A dry run (``CNNLAB_DRY_RUN=1``) runs a few steps of the first seed and writes into
     ``runs/record/experiments/`` unless ``into`` says otherwise, never among the shipped
     records.
     """
     checks.instance("record_experiment", "chapter", chapter, str, "a chapter name (str)", "'nin'")
-    settings = results.experiment_settings(chapter)
+    settings = experiment_settings(chapter)
     module = chapters.module(chapter)
     if dry_run.enabled() and into is None:
         into = Path("runs") / "record" / "experiments"
@@ -181,3 +197,39 @@ def record_experiment(chapter: str, *, into: str | os.PathLike | None = None,
     results.write_json(out, rec)
     rec["path"] = str(out)
     return rec
+
+
+def _stale(where: str, then: dict[str, Any], settings_now: Callable[[], dict[str, Any]],
+           what: str, rerun: str) -> str | None:
+    """Why a record made with settings ``then`` is stale against ``settings_now()`` (the
+    code's; a ValueError when the code no longer has them), or None."""
+    try:
+        now = settings_now()
+    except ValueError as error:
+        return f"{where}: {error}"
+    changed = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+    if not changed:
+        return None
+    detail = "; ".join(f"{k}: {then.get(k)!r} → {now.get(k)!r}" for k in changed)
+    return f"{where}: {what} {', '.join(changed)} changed since it ran ({detail}); re-run `{rerun}`"
+
+
+def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
+    """Why each record that no longer matches its chapter's profile is stale (empty when
+    all match): the profile's settings changed, or the profile is gone. Without
+    ``records``, the experiments recorded at scale are checked against their chapters'
+    ``EXPERIMENT`` and ``AT_SCALE`` too."""
+    problems = []
+    if records is None:
+        for file in sorted(EXPERIMENTS.glob("*.json")):
+            rec = json.loads(file.read_text("utf8"))
+            problems.append(_stale(str(file), rec["settings"],
+                                   lambda: experiment_settings(rec["chapter"]),
+                                   "the experiment's", f"cnnlab record {rec['chapter']} --experiment"))
+    for r in results.recorded_runs(None) if records is None else records:
+        problems.append(_stale(r.get("path", r["chapter"]), r["settings"],
+                               lambda: profiles.get_profile(r["chapter"], r["profile"]).settings(),
+                               f"the {r['profile']!r} profile's",
+                               f"cnnlab record {r['chapter']} --profile {r['profile']} "
+                               f"--seed {r['seed']}"))
+    return [p for p in problems if p is not None]

@@ -8,14 +8,16 @@
   shipped with the package and written by ``cnnlab record CHAPTER`` (:mod:`cnnlab.record`):
   each chapter's ``reference`` profile on all of Fashion-MNIST, and ``full`` profiles
   where a GPU ran them, one record per run with its history and provenance;
-  :func:`recorded_runs` reads them, :func:`stale_records` finds those whose chapter's
-  profile has changed since.
+  :func:`recorded_runs` reads them (:func:`cnnlab.record.stale_records` finds those whose
+  chapter's profile has changed since).
 - **Experiments recorded at scale**: ``cnnlab/recorded/experiments/<chapter>.json``,
   written by ``cnnlab record CHAPTER --experiment``: a chapter's experiment (every arm
   over its seeds) with more images and epochs than its page trains on a CPU;
-  :func:`recorded_experiment` reads one, :func:`stale_records` checks them too.
-- **d2l's published accuracies**: each chapter module's ``D2L_PUBLISHED``
-  (:func:`d2l_published`).
+  :func:`recorded_experiment` reads one.
+
+This module reads and writes records; it knows nothing of the chapters (the
+comparison chapter reads it), so checking records against the chapters' code lives in
+:mod:`cnnlab.record`.
 """
 
 from __future__ import annotations
@@ -26,16 +28,16 @@ import platform
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
-from cnnlab import chapters, dry_run, profiles, settings
+from cnnlab import dry_run, settings
 from cnnlab.files import atomic_write
 
-__all__ = ["record_run", "runs", "recorded_runs", "stale_records", "describe_record",
-           "time_to_accuracy", "d2l_published", "write_json", "experiment_settings",
-           "recorded_experiment", "describe_experiment"]
+__all__ = ["record_run", "runs", "recorded_runs", "describe_record", "time_to_accuracy",
+           "write_json", "recorded_experiment", "describe_experiment", "RECORDED",
+           "EXPERIMENTS_FOLDER"]
 
 #: The package folder the records ship in (``record.RECORDED`` is this one).
 RECORDED = Path(str(resources.files("cnnlab") / "recorded"))
@@ -95,21 +97,6 @@ def recorded_runs(profile: str | None = "reference", chapter: str | None = None,
     return found
 
 
-def experiment_settings(chapter: str) -> dict[str, Any]:
-    """The settings ``chapter``'s experiment runs with at scale: its ``EXPERIMENT`` with
-    ``AT_SCALE`` on top. Raises ValueError for a chapter that has none.
-
-    >>> experiment_settings("nin")["train_per_class"]
-    1000
-    """
-    module = chapters.module(chapter)
-    if not hasattr(module, "AT_SCALE"):
-        having = [c for c in chapters.names() if hasattr(chapters.module(c), "AT_SCALE")]
-        raise ValueError(f"Chapter {chapter!r} has no experiment to record at scale (no "
-                         f"AT_SCALE); chapters that have one: {', '.join(having)}.")
-    return json.loads(json.dumps({**module.EXPERIMENT, **module.AT_SCALE}))
-
-
 def recorded_experiment(chapter: str, folder: str | os.PathLike | None = None
                         ) -> dict[str, Any] | None:
     """``chapter``'s experiment recorded at scale (the dict
@@ -129,42 +116,6 @@ def describe_experiment(record: dict[str, Any]) -> str:
             f"{scored * 10:,} test images, {len(record['seeds'])} seeds; "
             f"{record['wall_seconds'] / 60:.0f} min on {device}, {record['cpu']} "
             f"({record['cpu_kind']}), torch {record['torch']}, {record['date'][:10]}")
-
-
-def _stale(where: str, then: dict[str, Any], settings_now: Callable[[], dict[str, Any]],
-           what: str, rerun: str) -> str | None:
-    """Why a record made with settings ``then`` is stale against ``settings_now()`` (the
-    code's; a ValueError when the code no longer has them), or None."""
-    try:
-        now = settings_now()
-    except ValueError as error:
-        return f"{where}: {error}"
-    changed = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
-    if not changed:
-        return None
-    detail = "; ".join(f"{k}: {then.get(k)!r} → {now.get(k)!r}" for k in changed)
-    return f"{where}: {what} {', '.join(changed)} changed since it ran ({detail}); re-run `{rerun}`"
-
-
-def stale_records(records: list[dict[str, Any]] | None = None) -> list[str]:
-    """Why each record that no longer matches its chapter's profile is stale (empty when
-    all match): the profile's settings changed, or the profile is gone. Without
-    ``records``, the experiments recorded at scale are checked against their chapters'
-    ``EXPERIMENT`` and ``AT_SCALE`` too."""
-    problems = []
-    if records is None:
-        for file in sorted((_recorded() / EXPERIMENTS_FOLDER).glob("*.json")):
-            rec = json.loads(file.read_text("utf8"))
-            problems.append(_stale(str(file), rec["settings"],
-                                   lambda: experiment_settings(rec["chapter"]),
-                                   "the experiment's", f"cnnlab record {rec['chapter']} --experiment"))
-    for r in recorded_runs(None) if records is None else records:
-        problems.append(_stale(r.get("path", r["chapter"]), r["settings"],
-                               lambda: profiles.get_profile(r["chapter"], r["profile"]).settings(),
-                               f"the {r['profile']!r} profile's",
-                               f"cnnlab record {r['chapter']} --profile {r['profile']} "
-                               f"--seed {r['seed']}"))
-    return [p for p in problems if p is not None]
 
 
 def describe_record(record: dict[str, Any]) -> str:
@@ -207,12 +158,6 @@ def time_to_accuracy(record: dict[str, Any], target: float) -> tuple[float, int]
         if row["test_acc"] >= target:
             return round(elapsed, 1), row["epoch"]
     return None
-
-
-def d2l_published(chapter: str) -> dict[str, Any] | None:
-    """d2l's printed result for ``chapter``'s network (its ``D2L_PUBLISHED``), if any
-    (:func:`cnnlab.chapters.d2l_published`)."""
-    return chapters.d2l_published(chapter)
 
 
 def write_json(path: str | os.PathLike, value: Any) -> None:

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.nn.utils import prune
 
 from cnnlab import models, profiles
 from cnnlab.chapters import efficiency as eff

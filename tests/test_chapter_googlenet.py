@@ -25,7 +25,7 @@ def test_branches_share_the_block_layers_and_concatenate_to_the_block():
 
 def test_branch_table_adds_up_to_the_network():
     net = models.create("googlenet_fmnist", seed=0)
-    rows = googlenet.branch_table(net, (1, 1, 96, 96))
+    rows = googlenet.branch_accounting(net, (1, 1, 96, 96))
     assert len(rows) == 9 * 4
     assert [r["block"] for r in rows[::4]] == ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"]
     # the paper's Table 1: 3a outputs 64 + 128 + 32 + 32 = 256 channels, 5b 1024

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import multiprocessing
 import struct
-import sys
 import types
 from pathlib import Path
 

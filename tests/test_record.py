@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cnnlab import chapters, cli, record, results
+from cnnlab import chapters, cli, profiles, record, results
 
 
 @pytest.fixture
@@ -56,8 +56,7 @@ def test_record_refuses_a_chapter_without_that_profile(tmp_path, capsys):
 
 
 def test_a_profiles_settings_hold_what_decides_the_run():
-    from cnnlab import profiles
-    settings = record.profiles.get_profile("nin", "reference").settings()
+    settings = profiles.get_profile("nin", "reference").settings()
     assert settings["model_kwargs"] == {"ratio": 2} and settings["resize"] == 112
     assert "source" not in settings and "chapter" not in settings
 
@@ -71,7 +70,7 @@ def test_an_experiment_at_scale_is_recorded_with_its_settings_and_provenance(dry
     status = cli.main(["record", "nin", "--experiment"])
     assert status == 0
     stored = json.loads((tmp_path / "runs/record/experiments/nin.json").read_text())
-    assert stored["settings"] == results.experiment_settings("nin")
+    assert stored["settings"] == record.experiment_settings("nin")
     assert stored["settings"]["train_per_class"] == 1000 and stored["dry_run"] is True
     assert stored["seeds"] == [0]  # a dry run trains the first seed only
     assert set(stored["scores"]) == {"1×1 conv + GAP head", "fully connected head"}
@@ -94,9 +93,33 @@ def test_shipped_experiments_match_their_chapters_and_decide_a_claim():
     for chapter in having:
         rec = results.recorded_experiment(chapter)
         assert rec is not None, f"run `cnnlab record {chapter} --experiment`"
-        assert rec["settings"] == results.experiment_settings(chapter)
+        assert rec["settings"] == record.experiment_settings(chapter)
         assert len(rec["seeds"]) >= 3 and "dry_run" not in rec
         assert all(len(v) == len(rec["seeds"]) for v in rec["scores"].values())
     assert results.recorded_experiment("alexnet") is None
     # an experiment record is not a run: the runs' readers never see it
     assert all("scores" not in r for r in results.recorded_runs(None))
+
+
+def test_shipped_records_match_their_chapters_profiles():
+    assert record.stale_records() == []
+
+
+def test_a_record_whose_profile_changed_is_stale():
+    settings = profiles.get_profile("batchnorm", "reference").settings()
+    fresh = {"chapter": "batchnorm", "profile": "reference", "seed": 0, "settings": settings}
+    assert record.stale_records([fresh]) == []
+    old = {**fresh, "settings": {**settings, "epochs": 99}}
+    [problem] = record.stale_records([old])
+    assert "epochs: 99 → 3" in problem and "cnnlab record batchnorm --profile reference" in problem
+    gone = {**fresh, "chapter": "degradation"}
+    [problem] = record.stale_records([gone])
+    assert "no 'reference' profile" in problem
+
+
+def test_an_experiment_recorded_at_scale_goes_stale_when_its_settings_change(monkeypatch):
+    from cnnlab.chapters import nin
+    monkeypatch.setitem(nin.AT_SCALE, "epochs", 9)
+    [problem] = record.stale_records()
+    assert "nin.json: the experiment's epochs changed" in problem and "epochs: 4 → 9" in problem
+    assert "re-run `cnnlab record nin --experiment`" in problem

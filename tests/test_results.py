@@ -1,8 +1,8 @@
-"""Run records for the comparison chapter, and d2l's published results per chapter."""
+"""Run records: this build's runs and the records shipped with the package."""
 
 import json
 
-from cnnlab import chapters, profiles, results
+from cnnlab import profiles, results
 from cnnlab.train import EpochStats, History
 
 
@@ -38,35 +38,3 @@ def test_every_shipped_record_says_what_ran_where_and_how():
         assert run["test_acc"] == round(run["history"][-1]["test_acc"], 4)
 
 
-def test_shipped_records_match_their_chapters_profiles():
-    assert results.stale_records() == []
-
-
-def test_a_record_whose_profile_changed_is_stale():
-    settings = profiles.get_profile("batchnorm", "reference").settings()
-    fresh = {"chapter": "batchnorm", "profile": "reference", "seed": 0, "settings": settings}
-    assert results.stale_records([fresh]) == []
-    old = {**fresh, "settings": {**settings, "epochs": 99}}
-    [problem] = results.stale_records([old])
-    assert "epochs: 99 → 3" in problem and "cnnlab record batchnorm --profile reference" in problem
-    gone = {**fresh, "chapter": "degradation"}
-    [problem] = results.stale_records([gone])
-    assert "no 'reference' profile" in problem
-
-
-def test_an_experiment_recorded_at_scale_goes_stale_when_its_settings_change(monkeypatch):
-    from cnnlab.chapters import nin
-    monkeypatch.setitem(nin.AT_SCALE, "epochs", 9)
-    [problem] = results.stale_records()
-    assert "nin.json: the experiment's epochs changed" in problem and "epochs: 4 → 9" in problem
-    assert "re-run `cnnlab record nin --experiment`" in problem
-
-
-def test_every_chapter_states_d2ls_published_result():
-    # (which chapters must have one: test_chapters.py; the deep dive's have none)
-    stated = [c for c in chapters.names() if results.d2l_published(c) is not None]
-    assert len(stated) == 7
-    for chapter in stated:
-        published = results.d2l_published(chapter)
-        assert 0.7 < published["test_acc"] < 0.95, chapter
-        assert published["source"].startswith("d2l 0.17.5")

@@ -9,7 +9,13 @@
   :func:`cnnlab.models.register` (``models.create`` then builds them by name).
 - ``PROFILES``, when the chapter trains: ``{"full": ..., "quick": ...}`` built with
   :mod:`cnnlab.recipe` (``full`` the source's published recipe, ``quick`` the short
-  CPU run); :mod:`cnnlab.profiles` chooses one.
+  CPU run); :mod:`cnnlab.profiles` chooses one. A chapter that trains nothing (the
+  ResNet family, which measures torchvision's networks, and the comparison, which
+  reads the others' records) has none and says so in its docstring ("trains nothing").
+- Its figures as ``plot_*`` functions that draw into the ``ax=`` (one panel) or
+  ``axes=`` (several, :func:`cnnlab.plot.panels`) they are given, else a new figure,
+  save it to ``path=`` when given, and return it; its tables as functions that return a
+  :class:`cnnlab.table.Table`.
 - The chapter's experiments as functions, each with its settings as module
   constants (``EXPERIMENT``, ``SEEDS``...) and, where a claim rests on a difference
   over seeds, a verdict computed by :mod:`cnnlab.stats`.
@@ -27,9 +33,14 @@
 
 Every module of this package whose name does not start with ``_`` is a chapter and
 is imported (so its models are registered) when :mod:`cnnlab` is. A new chapter is
-one new module here plus one notebook. The comparison chapter's module,
-:mod:`cnnlab.compare`, sits above this package: it reads every chapter and the
-records of their runs.
+one new module here plus one notebook. The comparison chapter
+(:mod:`cnnlab.chapters.comparison`) reads the other chapters through the functions
+below, at call time, once this package is set up.
+
+Below the chapters sit the tools they use (:mod:`cnnlab.models`, :mod:`cnnlab.train`,
+:mod:`cnnlab.measure`, :mod:`cnnlab.plot`, :mod:`cnnlab.results`...), which import
+nothing of the course; above them :mod:`cnnlab.profiles`, :mod:`cnnlab.record` and
+:mod:`cnnlab.cli`, which choose, run and record a chapter's profile or experiment.
 
 >>> from cnnlab import chapters
 >>> "resnet" in chapters.names()

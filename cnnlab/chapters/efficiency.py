@@ -372,23 +372,23 @@ def grad_cam(net: nn.Module, x: torch.Tensor, layer: nn.Module,
 
 def plot_grad_cam(net: nn.Module, x: torch.Tensor, images: torch.Tensor,
                   layers: dict[str, nn.Module], titles: Sequence[str], upsample: int = 4,
-                  colors: Sequence[str] | None = None, path=None):
+                  colors: Sequence[str] | None = None, axes=None, path=None):
     """One row per image: the image, then its Grad-CAM for each of ``layers`` overlaid on it.
 
     ``x``: the network's inputs ``(N, C, H, W)``; ``images``: the same images as stored
     (uint8 ``(N, 1, H, W)``) for display; each map is computed for the predicted class,
     upsampled ``upsample``× (bilinear; the image nearest-neighbour) and overlaid with
     ``pytorch_grad_cam.utils.image.show_cam_on_image`` (jet colour map, half and half).
-    Returns the figure.
+    ``axes`` draws into existing panels (images × (1 + layers)), ``path`` saves the
+    figure. Returns the figure.
     """
     import cv2
-    import matplotlib.pyplot as plt
     from pytorch_grad_cam.utils.image import show_cam_on_image
-
 
     maps = {name: grad_cam(net, x, layer) for name, layer in layers.items()}
     n, cols = len(x), 1 + len(layers)
-    fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.7 * n), squeeze=False)
+    fig, axes = plot.panels("plot_grad_cam", axes, (n, cols), path,
+                            figsize=(1.6 * cols, 1.7 * n))
     for i in range(n):
         gray = images[i, 0].float().numpy() / 255
         side = gray.shape[-1] * upsample

@@ -211,15 +211,14 @@ def _on_meta(name: str) -> nn.Module:
 
 def torchvision_reference(name: str, weights: str = "IMAGENET1K_V1") -> dict[str, Any] | None:
     """torchvision's ImageNet-1K figures for the weights ``weights`` of ``name``
-    (:func:`cnnlab.compare.imagenet_reference`, read offline from the weights' metadata),
-    with ``weights`` naming them; None where torchvision has no such weights (ResNet-18
+    (:func:`cnnlab.models.imagenet.imagenet_reference`, read offline from the weights'
+    metadata), with ``weights`` naming them; None where torchvision has no such weights (ResNet-18
     and 34 have no ``IMAGENET1K_V2``).
 
     >>> torchvision_reference("resnet50")["acc1"]
     76.13
     """
     import torchvision
-
 
     enum = torchvision.models.get_model_weights(name)
     if getattr(enum, weights, None) is None:
@@ -332,10 +331,12 @@ def paper_table(members: Sequence[Member]) -> Table:
 
 
 def plot_accuracy_vs_cost(members: Sequence[Member],
-                          speeds: dict[str, measure.BenchResult] | None = None, path=None):
+                          speeds: dict[str, measure.BenchResult] | None = None, axes=None,
+                          path=None):
     """ImageNet top-1 (torchvision V1 and V2 weights, the paper's 10-crop figure) against
-    GMACs, parameters and, when ``speeds`` is given, measured throughput. Returns the figure."""
-    import matplotlib.pyplot as plt
+    GMACs, parameters and, when ``speeds`` is given, measured throughput. ``axes`` draws
+    into existing panels (2, or 3 with ``speeds``), ``path`` saves the figure. Returns the
+    figure."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     speeds = speeds or {}
@@ -345,7 +346,8 @@ def plot_accuracy_vs_cost(members: Sequence[Member],
         r0 = next(iter(speeds.values()))
         panels.append((f"measured img/s ({_setting_text(r0)})",
                        lambda m: speeds[m.name].images_per_s if m.name in speeds else None))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), sharey=True)
+    fig, axes = plot.panels("plot_accuracy_vs_cost", axes, len(panels), path,
+                            figsize=(4.6 * len(panels), 4), sharey=True)
     series = [("torchvision V1 weights", "o", lambda m: m.v1["acc1"]),
               ("torchvision V2 weights", "^", lambda m: m.v2["acc1"] if m.v2 else None),
               ("paper, 10-crop", "s", lambda m: 100 - m.paper["ten_crop"][0])]

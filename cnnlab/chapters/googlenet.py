@@ -40,7 +40,8 @@ from cnnlab.recipe import d2l_recipe, Profile, reference_recipe
 from cnnlab.table import Table
 
 __all__ = ["Inception", "googlenet_fmnist", "BRANCHES", "branches_of", "inception_inputs",
-           "branch_table", "format_branch_table", "plot_branch_table", "PROFILES", "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
+           "branch_accounting", "format_branch_table", "plot_branch_table", "PROFILES",
+           "D2L_PUBLISHED", "BENCHMARK_INPUTS"]
 
 # d2l's printed result for this network (PyTorch edition, release 0.17.5, section
 # "Networks with Parallel Concatenations (GoogLeNet)"): one unseeded GPU run, SGD, full test set.
@@ -188,7 +189,7 @@ def inception_inputs(net: nn.Module, input_size) -> dict[str, tuple[int, ...]]:
 _PAPER_NAMES = ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")
 
 
-def branch_table(net: nn.Module, input_size) -> list[dict]:
+def branch_accounting(net: nn.Module, input_size) -> list[dict]:
     """Per Inception block of ``net`` and per branch: output channels, parameters and
     forward FLOPs at ``input_size``, measured with :mod:`cnnlab.measure`.
 
@@ -198,7 +199,7 @@ def branch_table(net: nn.Module, input_size) -> list[dict]:
     channels, parameters and FLOPs (``channel_share``, ``param_share``,
     ``flop_share``).
 
-    >>> rows = branch_table(googlenet_fmnist(), (1, 1, 96, 96))
+    >>> rows = branch_accounting(googlenet_fmnist(), (1, 1, 96, 96))
     >>> [r["channels"] for r in rows if r["block"] == "3a"]
     [64, 128, 32, 32]
     """
@@ -224,10 +225,10 @@ def branch_table(net: nn.Module, input_size) -> list[dict]:
 
 
 def format_branch_table(rows: list[dict], block: str | None = None) -> Table:
-    """:func:`branch_table`'s rows as a table (only ``block``'s rows if given): each
+    """:func:`branch_accounting`'s rows as a table (only ``block``'s rows if given): each
     branch's channels, parameters and MFLOPs, with its share of the block's.
 
-    >>> format_branch_table(branch_table(googlenet_fmnist(), (1, 1, 96, 96)), "3a").header
+    >>> format_branch_table(branch_accounting(googlenet_fmnist(), (1, 1, 96, 96)), "3a").header
     ['block', 'branch', 'channels', 'parameters', 'MFLOPs']
     """
     return Table(["block", "branch", "channels", "parameters", "MFLOPs"],
@@ -237,15 +238,16 @@ def format_branch_table(rows: list[dict], block: str | None = None) -> Table:
                   for r in rows if block is None or r["block"] == block])
 
 
-def plot_branch_table(rows: list[dict], keys=("channels", "params", "flops"), path=None):
+def plot_branch_table(rows: list[dict], keys=("channels", "params", "flops"), axes=None,
+                      path=None):
     """Stacked bars, one per Inception block: each branch's share of the block's output
-    channels, parameters and FLOPs (one panel per key). Returns the figure."""
-    import matplotlib.pyplot as plt
-
+    channels, parameters and FLOPs (one panel per key). ``axes`` draws into existing
+    panels (one per key), ``path`` saves the figure. Returns the figure."""
 
     blocks = list(dict.fromkeys(r["block"] for r in rows))
     titles = {"channels": "output channels", "params": "parameters", "flops": "FLOPs"}
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), sharey=True)
+    fig, axes = plot.panels("plot_branch_table", axes, len(keys), path,
+                            figsize=(4 * len(keys), 3.2), sharey=True)
     for ax, key in zip(axes, keys):
         bottom = [0.0] * len(blocks)
         for branch in BRANCHES:

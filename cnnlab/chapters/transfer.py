@@ -131,14 +131,16 @@ def preprocessing_steps(image: torch.Tensor, transform) -> dict[str, torch.Tenso
     return {"photo": image, "resized": resized, "cropped": cropped, "input": x.unsqueeze(0)}
 
 
-def plot_preprocessing(image: torch.Tensor, transform, path: str | os.PathLike | None = None):
+def plot_preprocessing(image: torch.Tensor, transform, axes=None,
+                       path: str | os.PathLike | None = None):
     """The photo, the resized photo with the crop window, and the normalised crop the
-    network sees (its red channel, in standard deviations). Returns the figure."""
-    import matplotlib.pyplot as plt
+    network sees (its red channel, in standard deviations). ``axes`` draws into three
+    existing panels, ``path`` saves the figure. Returns the figure."""
     from matplotlib.patches import Rectangle
 
     steps = preprocessing_steps(image, transform)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1.5, 1.5, 1.2]})
+    fig, axes = plot.panels("plot_preprocessing", axes, 3, path, figsize=(12, 3.6),
+                            gridspec_kw={"width_ratios": [1.5, 1.5, 1.2]})
     h, w = steps["resized"].shape[1:]
     ch, cw = steps["cropped"].shape[1:]
     for ax, key, title in ((axes[0], "photo", "photo"), (axes[1], "resized", "resized")):
@@ -409,13 +411,13 @@ def verdicts(accuracies: dict[str, list[float]], claims=CLAIMS) -> dict[tuple[st
             for a, b, expect in claims if a in accuracies and b in accuracies}
 
 
-def plot_transfer(histories: dict[str, Any], path: str | os.PathLike | None = None):
+def plot_transfer(histories: dict[str, Any], axes=None, path: str | os.PathLike | None = None):
     """Test accuracy and training loss per epoch of the three methods (``{method:
     History}``, or ``{method: [History per seed]}``: every seed is drawn, the first one
-    labelled), side by side. Returns the figure."""
-    import matplotlib.pyplot as plt
+    labelled), side by side. ``axes`` draws into two existing panels, ``path`` saves the
+    figure. Returns the figure."""
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, axes = plot.panels("plot_transfer", axes, 2, path, figsize=(11, 3.6))
     for i, (method, runs) in enumerate(histories.items()):
         runs = runs if isinstance(runs, (list, tuple)) else [runs]
         for k, history in enumerate(runs):

@@ -1,4 +1,22 @@
-"""The comparison chapter: every network of the course in one table, measured here.
+"""The comparison chapter: every network of the modern-CNN chapters in one table, measured
+here and ranked from records.
+
+=====================  ==================================================  ===================
+network (chapter)      paper                                               torchvision model
+=====================  ==================================================  ===================
+AlexNet                Krizhevsky, Sutskever, Hinton, NeurIPS 2012         ``alexnet``
+VGG-11                 Simonyan & Zisserman, arXiv:1409.1556               ``vgg11``
+NiN                    Lin, Chen, Yan, arXiv:1312.4400                     —
+GoogLeNet              Szegedy et al., arXiv:1409.4842                     ``googlenet``
+LeNet + batch norm     Ioffe & Szegedy, arXiv:1502.03167 (LeCun et al.     —
+                       1998's LeNet)
+ResNet-18              He, Zhang, Ren, Sun, arXiv:1512.03385               ``resnet18``
+DenseNet (d2l's)       Huang et al., arXiv:1608.06993                      ``densenet121``
+=====================  ==================================================  ===================
+
+This chapter trains nothing: it reads the other chapters (their networks, their
+``quick`` profiles' inputs, their ``D2L_PUBLISHED``) through :mod:`cnnlab.chapters`,
+and the runs recorded at scale through :mod:`cnnlab.results`.
 
 Three kinds of numbers, each from where it can be checked:
 
@@ -27,8 +45,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import matplotlib.pyplot as plt
 import torch
 
+# The chapters' registry (this module's own package): set up before any function here runs.
 from cnnlab import chapters, measure, models, plot, results
 from cnnlab.models.imagenet import imagenet_reference
 from cnnlab.stats import Estimate
@@ -88,7 +108,7 @@ def networks() -> list[Network]:
     listed = {n.chapter for n in NETWORKS}
     for chapter in chapters.names():
         profs = chapters.profiles_of(chapter)
-        if chapter not in listed and profs and results.d2l_published(chapter):
+        if chapter not in listed and profs and chapters.d2l_published(chapter):
             model = (profs.get("quick") or next(iter(profs.values()))).model
             found.append(Network(chapter, model, model))
     return found
@@ -229,7 +249,7 @@ def accuracy_table(nets: Sequence[Network], accs: dict[str, dict[str, Any]]) -> 
     for net in nets:
         rec = accs.get(net.chapter, {})
         quick, full = rec.get("quick"), rec.get("full")
-        d2l = results.d2l_published(net.chapter)
+        d2l = chapters.d2l_published(net.chapter)
         if full is not None and "settings" in full:  # a shipped record: flatten what we show
             full = {**full, "train_images": 60_000, "resize": full["settings"]["resize"] or 28}
         rows.append([net.title,
@@ -255,16 +275,17 @@ def imagenet_table(nets: Sequence[Network]) -> Table:
                   "parameters", "GMACs (224×224)"], rows)
 
 
-def plot_costs(costs: Sequence[Cost], path=None):
+def plot_costs(costs: Sequence[Cost], axes=None, path=None):
     """Three bar charts (log scale): parameters, training-step time, peak memory.
-    Returns the figure."""
-    import matplotlib.pyplot as plt
+    ``axes`` draws into three existing panels, ``path`` saves the figure. Returns the
+    figure."""
 
     names = [c.network.title for c in costs]
     panels = [("parameters", [c.params for c in costs]),
               (f"training step (ms, batch {costs[0].batch_size})", [c.train_ms for c in costs]),
               ("training peak memory (MiB)", [c.train_peak_mib or 0 for c in costs])]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 0.45 * len(costs) + 1.2), sharey=True)
+    fig, axes = plot.panels("plot_costs", axes, 3, path,
+                            figsize=(12, 0.45 * len(costs) + 1.2), sharey=True)
     for ax, (title, values) in zip(axes, panels):
         ax.barh(names, values, color="tab:blue")
         ax.set_xscale("log")
@@ -337,7 +358,7 @@ def ranking_table(ranked: Sequence[Ranked]) -> Table:
     for place, r in enumerate(ranked, 1):
         s = r.records[0]["settings"]
         kwargs = ", ".join(f"{k}={v}" for k, v in s["model_kwargs"].items())
-        d2l = results.d2l_published(r.network.chapter)
+        d2l = chapters.d2l_published(r.network.chapter)
         accuracy = (f"{r.accuracy.mean:.3f}" if r.accuracy.n == 1 else
                     f"{r.accuracy.mean:.3f} ± {r.accuracy.stderr:.3f}")
         rows.append([place, r.network.title + (f" ({kwargs})" if kwargs else ""),
@@ -347,17 +368,19 @@ def ranking_table(ranked: Sequence[Ranked]) -> Table:
                   "minutes", "d2l, published"], rows)
 
 
-def plot_ranking(ranked: Sequence[Ranked], path=None):
+def plot_ranking(ranked: Sequence[Ranked], axes=None, path=None):
     """Top: the reference accuracy against GFLOPs per image (left) and against the wall
     minutes of the run (right), one point per network. Bottom, for comparison:
     torchvision's ImageNet models of the same families, top-1 against multiply-adds
-    (from their weights' metadata). Returns the figure."""
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(11, 8.5))
-    grid = fig.add_gridspec(2, 2, height_ratios=(1.15, 1))
-    top = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])]
-    top[1].sharey(top[0])
+    (from their weights' metadata). ``axes`` draws into three existing panels (those
+    three), ``path`` saves the figure. Returns the figure."""
+    if axes is None:  # two panels above one as wide as both
+        fig = plt.figure(figsize=(11, 8.5))
+        grid = fig.add_gridspec(2, 2, height_ratios=(1.15, 1))
+        axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]),
+                fig.add_subplot(grid[1, :])]
+        axes[1].sharey(axes[0])
+    fig, (*top, right) = plot.panels("plot_ranking", axes, 3, path)
     for ax, x_of, label in ((top[0], lambda r: r.gflops, "GFLOPs per image (at the run's input)"),
                             (top[1], lambda r: r.minutes, "wall minutes of the run")):
         for i, r in enumerate(ranked):
@@ -374,7 +397,6 @@ def plot_ranking(ranked: Sequence[Ranked], path=None):
     top[0].set_title("reference runs: accuracy against work", fontsize=10)
     top[1].set_title(f"reference runs: accuracy against time ({', '.join(devices)})",
                      fontsize=10)
-    right = fig.add_subplot(grid[1, :])
     for net in networks():
         if net.imagenet is None:
             continue

@@ -30,7 +30,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -69,24 +69,23 @@ def _input_size(text: str) -> tuple[int, ...]:
     return dims
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
+def _number(convert: Callable[[str], float], ok: Callable[[float], bool], must: str):
+    """An argparse ``type``: ``convert(text)`` when ``ok`` of it, else "expected ``must``"."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {must}, got {text!r}")
+        return value
+    parse.__name__ = must  # argparse names the type by it
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
-    return value
+_positive_int = _number(int, lambda v: v >= 1, "a positive whole number")
+_non_negative_int = _number(int, lambda v: v >= 0, "a whole number ≥ 0")
+_positive_float = _number(float, lambda v: 0 < v < float("inf"), "a positive number")
 
 
 def _device(text: str) -> str:
@@ -96,16 +95,6 @@ def _device(text: str) -> str:
         raise argparse.ArgumentTypeError(f"invalid device {text!r} ({problem}): use cpu, cuda, "
                                          f"cuda:1... (a device this machine has)")
     return text
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def _resolve_input(name: str, dims: tuple[int, ...] | None) -> tuple[int, int, int]:

@@ -109,6 +109,12 @@ def test_rank_orders_by_mean_accuracy_and_names_the_unrecorded(tmp_path):
     fig = comparison.plot_ranking(ranked, path=tmp_path / "ranking.png")
     assert (tmp_path / "ranking.png").stat().st_size > 0 and (tmp_path / "costs.png").is_file()
     assert "cpu (2 threads, fp32)" in fig.axes[1].get_title() and len(fig.axes) == 3
+    import matplotlib.pyplot as plt
+    given, axes = plt.subplots(1, 3)  # a page's own layout: the plot draws into it
+    assert comparison.plot_ranking(ranked, axes=axes, path=tmp_path / "r2.png") is given
+    assert "cpu (2 threads, fp32)" in axes[1].get_title()
+    with pytest.raises(ValueError, match="axes must be 3 matplotlib Axes"):
+        comparison.plot_ranking(ranked, axes=axes[:2])
 
 
 def test_table_renders_as_html_with_code_spans():

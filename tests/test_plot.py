@@ -67,3 +67,17 @@ def test_prediction_grid_marks_wrong_predictions_red_and_confusion_matrix_draws(
         ax = plot.confusion_matrix(p).axes[0]
         assert [t.get_text() for t in ax.texts] == ["1.00", "0.50", "0.50"]
     plt.close("all")
+
+
+def test_panels_are_made_or_taken_and_checked(tmp_path):
+    fig, axes = plot.panels("f", None, (2, 3))
+    assert axes.shape == (2, 3) and axes[1, 2].figure is fig
+    given, mine = plt.subplots(2, 2)
+    fig, axes = plot.panels("f", mine, 4)  # any layout of the right count, flat
+    assert fig is given and list(axes) == list(mine.ravel())
+    with pytest.raises(ValueError, match=r"f\(axes=.*axes must be 3 matplotlib Axes"):
+        plot.panels("f", mine, 3)
+    with pytest.raises(ValueError, match="axes must be 2 matplotlib Axes"):
+        plot.panels("f", [mine[0, 0], "not an axis"], 2)
+    with pytest.raises(ValueError, match="path"):
+        plot.panels("f", None, 2, path=tmp_path / "figure.unknownformat")

@@ -380,7 +380,7 @@ def plot_ranking(ranked: Sequence[Ranked], axes=None, path=None):
         axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]),
                 fig.add_subplot(grid[1, :])]
         axes[1].sharey(axes[0])
-    fig, (*top, right) = plot.panels("plot_ranking", axes, 3, path)
+    fig, (*top, bottom) = plot.panels("plot_ranking", axes, 3, path)
     for ax, x_of, label in ((top[0], lambda r: r.gflops, "GFLOPs per image (at the run's input)"),
                             (top[1], lambda r: r.minutes, "wall minutes of the run")):
         for i, r in enumerate(ranked):
@@ -402,15 +402,15 @@ def plot_ranking(ranked: Sequence[Ranked], axes=None, path=None):
             continue
         ref = imagenet_reference(net.imagenet)
         label = ref["name"].split("_Weights")[0]
-        right.scatter(ref["gmacs"], ref["acc1"], s=40, color="tab:orange")
-        right.annotate(label, (ref["gmacs"], ref["acc1"]), textcoords="offset points",
+        bottom.scatter(ref["gmacs"], ref["acc1"], s=40, color="tab:orange")
+        bottom.annotate(label, (ref["gmacs"], ref["acc1"]), textcoords="offset points",
                        xytext=(6, 4), fontsize=8)
-    right.set_xscale("log")
-    right.set_xlabel("GMACs per 224×224 image (torchvision metadata)")
-    right.set_ylabel("ImageNet-1K top-1 (%)")
-    right.set_title("for comparison: torchvision's ImageNet models of the same families "
+    bottom.set_xscale("log")
+    bottom.set_xlabel("GMACs per 224×224 image (torchvision metadata)")
+    bottom.set_ylabel("ImageNet-1K top-1 (%)")
+    bottom.set_title("for comparison: torchvision's ImageNet models of the same families "
                     "(not ours)", fontsize=10)
-    right.grid(alpha=0.3)
+    bottom.grid(alpha=0.3)
     fig.tight_layout()
     plot.show(fig, path)
     return fig

@@ -111,10 +111,9 @@ def describe_experiment(record: dict[str, Any]) -> str:
     """One sentence on where and how an experiment at scale ran, for the page."""
     s = record["settings"]
     scored = s.get("score_per_class") or s["test_per_class"]
-    device = record["device"].replace("(1 threads,", "(1 thread,")  # as recorded before 2026-12-07
     return (f"{s['train_per_class'] * 10:,} training images, {s['epochs']} epochs, scored on "
             f"{scored * 10:,} test images, {len(record['seeds'])} seeds; "
-            f"{record['wall_seconds'] / 60:.0f} min on {device}, {record['cpu']} "
+            f"{record['wall_seconds'] / 60:.0f} min on {record['device']}, {record['cpu']} "
             f"({record['cpu_kind']}), torch {record['torch']}, {record['date'][:10]}")
 
 

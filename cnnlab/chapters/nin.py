@@ -82,7 +82,8 @@ EXPERIMENT = dict(resize=None, train_per_class=100, test_per_class=10, score_per
                   batch_size=32, epochs=3, optimizer="adam", schedule="onecycle")
 # At scale (``cnnlab record nin --experiment``, shipped in cnnlab/recorded/experiments/):
 # the same experiment, sweep included, on ten times the images for four epochs, scored
-# on all 10,000 test images: more than a page's two CPU minutes (12 minutes on one CPU thread, as recorded).
+# on all 10,000 test images: more than a page's two CPU minutes (the record took 12
+# minutes on one CPU thread).
 AT_SCALE = dict(train_per_class=1000, epochs=4, score_per_class=1000)
 LRS = (1e-3, 4e-3)
 SWEEP_SEED = 100

@@ -36,10 +36,15 @@ def test_install_cell_installs_from_the_configured_repository(path):
 
 
 @pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_is_committed_without_outputs(path):
+def test_notebook_is_committed_without_outputs_and_with_cell_ids(path):
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, cell.source[:60]
+    # nbformat 4.5 wants a unique id on every cell (read() would only warn and invent one)
+    raw = json.loads(path.read_text("utf8"))["cells"]
+    ids = [c.get("id") for c in raw]
+    assert None not in ids and len(set(ids)) == len(ids), [
+        "".join(c["source"])[:40] for c in raw if "id" not in c]
 
 
 # A role inside a code literal is no role: `{glue:text}`name`` shows "{glue:text}" raw.

@@ -102,8 +102,12 @@ EXPERIMENT = dict(resize=32, train_per_class=60, test_per_class=10, score_per_cl
                   batch_size=32, epochs=3, lr=1e-3, optimizer="adam", schedule="onecycle")
 EXPERIMENT_MODEL = dict(pool=1, hidden=256, init="kaiming", bn=True)
 # At scale (``cnnlab record vgg --experiment``, shipped in cnnlab/recorded/experiments/):
-# the same experiment on 10,000 images for 4 epochs, scored on all 10,000 test images.
-AT_SCALE = dict(train_per_class=1000, epochs=4, score_per_class=1000)
+# the same experiment on all 60,000 training images for 6 epochs (the paper's regime:
+# plenty of data, trained until the deeper stack's better fit can show), scored on all
+# 10,000 test images. An earlier record on 10,000 images for 4 epochs found the 5×5
+# layers ahead; on so few images the pairs fit the training set better and the test set
+# worse.
+AT_SCALE = dict(train_per_class=6000, epochs=6, score_per_class=1000)
 SEEDS = (0, 1, 2)
 # The variants the experiment trains (VGG-11 is measured for its costs only: training it
 # too would take the page past two minutes of CPU time).

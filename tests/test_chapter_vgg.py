@@ -101,3 +101,20 @@ def test_depth_verdict_reads_pairs_minus_5x5():
     assert v.word == "contradicts"
     assert len(vgg.SEEDS) >= 3
     assert set(vgg.AT_SCALE) <= set(vgg.EXPERIMENT) and vgg.AT_SCALE["score_per_class"] == 1000
+
+
+def test_page_versus_record_says_whether_the_verdicts_agree_and_why_not():
+    pairs_ahead = {"B: 3×3 pairs": [0.925, 0.924, 0.924], "B with 5×5": [0.917, 0.920, 0.919]}
+    five_ahead = {"B: 3×3 pairs": [0.58, 0.60, 0.57], "B with 5×5": [0.69, 0.68, 0.70]}
+    same = vgg.page_versus_record(pairs_ahead, {"B: 3×3 pairs": 0.3, "B with 5×5": 0.4},
+                                  pairs_ahead)
+    assert same.endswith("reached the same verdict.")
+    underfit = vgg.page_versus_record(five_ahead, {"B: 3×3 pairs": 1.85, "B with 5×5": 1.60},
+                                      pairs_ahead)
+    assert '"contradicts"' in underfit and "higher training loss" in underfit
+    assert "1.85 against 1.60" in underfit and "not yet fit" in underfit
+    overfit = vgg.page_versus_record(five_ahead, {"B: 3×3 pairs": 0.05, "B with 5×5": 0.10},
+                                     pairs_ahead)
+    assert "lower training loss" in overfit and "test images worse" in overfit
+    budget = f"{vgg.EXPERIMENT['train_per_class'] * 10:,} images"
+    assert budget in underfit

@@ -103,9 +103,9 @@ EXPERIMENT = dict(resize=32, train_per_class=60, test_per_class=10, score_per_cl
 EXPERIMENT_MODEL = dict(pool=1, hidden=256, init="kaiming", bn=True)
 # At scale (``cnnlab record vgg --experiment``, shipped in cnnlab/recorded/experiments/):
 # the same experiment on all 60,000 training images for 6 epochs (nearer the paper's
-# regime: all the data there is), scored on all
-# 10,000 test images. The record before it, on 10,000 images for 4 epochs (commit
-# 4d80c6f), found the 5×5 layers ahead by 1.1 ± 0.3 points.
+# regime: all the data there is), scored on all 10,000 test images. The record before
+# it, on 10,000 images for 4 epochs (commit 4d80c6f), found the 5×5 layers ahead by
+# 1.1 ± 0.3 points.
 AT_SCALE = dict(train_per_class=6000, epochs=6, score_per_class=1000)
 SEEDS = (0, 1, 2)
 # The variants the experiment trains (VGG-11 is measured for its costs only: training it
